@@ -1,0 +1,86 @@
+"""Input checks with messages that name the argument, what it got and what it needs.
+
+Every public entry point validates its inputs with these helpers before any heavy work runs, so a
+user sees one readable ``ValueError`` instead of a traceback from deep inside NumPy, OpenCV or a
+convolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["check", "check_shape", "check_finite", "check_label_map", "describe"]
+
+
+def describe(x: Any) -> str:
+    """Short ``shape``/``dtype`` description of an array-like for error messages."""
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        return f"shape {tuple(x.shape)}, dtype {x.dtype}"
+    return f"type {type(x).__name__}"
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` when ``condition`` is false."""
+    if not condition:
+        raise ValueError(message)
+
+
+def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
+    """Check the number of dimensions and any fixed sizes of ``x``.
+
+    ``dims`` lists one entry per dimension: a letter for a free size (``"B"``, ``"H"``) or an int
+    for a fixed one, e.g. ``["B", 9, "H", "W"]``.
+
+    Example:
+        >>> check_shape(torch.zeros(2, 9, 4, 4), ["B", 9, "H", "W"], "assoc")
+        >>> check_shape(torch.zeros(2, 8, 4, 4), ["B", 9, "H", "W"], "assoc")
+        Traceback (most recent call last):
+        ...
+        ValueError: assoc must have shape (B, 9, H, W); got shape (2, 8, 4, 4), dtype torch.float32
+    """
+    expected = "(" + ", ".join(str(d) for d in dims) + ")"
+    shape = tuple(getattr(x, "shape", ()))
+    ok = len(shape) == len(dims) and all(
+        isinstance(d, str) or s == d for s, d in zip(shape, dims)
+    )
+    check(ok, f"{name} must have shape {expected}; got {describe(x)}")
+
+
+def check_finite(x: np.ndarray | torch.Tensor, name: str = "input") -> None:
+    """Reject NaN or infinite values (integer arrays always pass)."""
+    if isinstance(x, torch.Tensor):
+        finite = bool(torch.isfinite(x).all()) if x.is_floating_point() else True
+    else:
+        finite = bool(np.isfinite(x).all()) if np.issubdtype(x.dtype, np.floating) else True
+    check(finite, f"{name} contains NaN or infinite values ({describe(x)}); clean or mask them first")
+
+
+def check_label_map(labels: Any, name: str = "labels") -> np.ndarray:
+    """Validate a 2-D map of non-negative integer labels and return it as a NumPy array.
+
+    Accepts NumPy arrays and CPU/GPU tensors of any integer dtype (and bool).
+    """
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
+    check(
+        isinstance(labels, np.ndarray),
+        f"{name} must be a 2-D integer array (H, W); got {describe(labels)}",
+    )
+    check(
+        labels.ndim == 2 and labels.size > 0,
+        f"{name} must be a non-empty 2-D integer array (H, W); got {describe(labels)}",
+    )
+    check(
+        np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_,
+        f"{name} must hold integer labels; got {describe(labels)} (round or cast with .astype(np.int32))",
+    )
+    if np.issubdtype(labels.dtype, np.signedinteger):
+        check(
+            int(labels.min()) >= 0,
+            f"{name} must hold non-negative labels; got minimum {int(labels.min())} ({describe(labels)})",
+        )
+    return labels

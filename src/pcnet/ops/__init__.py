@@ -1,0 +1,36 @@
+"""Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
+
+from pcnet.ops.association import Pool, Unpool, pool, reconstruct, unpool
+from pcnet.ops.boundaries import find_boundaries
+from pcnet.ops.connectivity import connected_components, enforce_connectivity
+from pcnet.ops.grid import (
+    NEIGHBOR_OFFSETS,
+    OWN_CELL,
+    cell_index_map,
+    cell_neighbors,
+    cell_size_for,
+    grid_shape,
+    n_segments_for,
+    pixel_neighbor_cells,
+)
+from pcnet.ops.labels import hard_labels
+
+__all__ = [
+    "NEIGHBOR_OFFSETS",
+    "OWN_CELL",
+    "Pool",
+    "Unpool",
+    "cell_index_map",
+    "cell_neighbors",
+    "cell_size_for",
+    "connected_components",
+    "enforce_connectivity",
+    "find_boundaries",
+    "grid_shape",
+    "hard_labels",
+    "n_segments_for",
+    "pixel_neighbor_cells",
+    "pool",
+    "reconstruct",
+    "unpool",
+]

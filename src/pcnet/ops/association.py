@@ -1,0 +1,152 @@
+"""Pixel–superpixel association over the 9-neighbourhood: pooling (eq. 1) and unpooling (eq. 2).
+
+An association map ``Q`` of shape ``(B, 9, H, W)`` gives, for every pixel, a weight for each of the
+9 cells around its own (channel order :data:`~pcnet.ops.grid.NEIGHBOR_OFFSETS`). Both operations
+run in O(9·C·H·W) time and memory with sum-pooling and shifts on the cell grid; no dense
+pixels × superpixels matrix is ever built. Weight given to a neighbour outside the grid is dropped.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pcnet._checks import check, check_shape
+from pcnet.ops.grid import NEIGHBOR_OFFSETS, grid_shape
+
+__all__ = ["pool", "unpool", "reconstruct", "Pool", "Unpool"]
+
+
+def _check_pair(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> None:
+    check_shape(features, ["B", "C", "H", "W"], "features")
+    check_shape(assoc, ["B", 9, "H", "W"], "assoc")
+    check(
+        features.shape[0] == assoc.shape[0] and features.shape[-2:] == assoc.shape[-2:],
+        f"features {tuple(features.shape)} and assoc {tuple(assoc.shape)} must share B, H and W",
+    )
+    check(int(cell_size) >= 1, f"cell_size must be a positive integer; got {cell_size}")
+
+
+def _shift(cells: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``out[..., r, c] = cells[..., r + dy, c + dx]``, zero where that lies outside the grid."""
+    padded = F.pad(cells, (1, 1, 1, 1))
+    h, w = cells.shape[-2:]
+    return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+
+
+def _cell_sums(x: torch.Tensor, cell_size: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Sum of ``x`` (B, C, H, W) over every cell of the grid (partial border cells included)."""
+    height, width = x.shape[-2:]
+    gh, gw = grid
+    x = F.pad(x, (0, gw * cell_size - width, 0, gh * cell_size - height))
+    b, c = x.shape[:2]
+    return x.reshape(b, c, gh, cell_size, gw, cell_size).sum(dim=(3, 5))
+
+
+def _expand_cells(cells: torch.Tensor, cell_size: int, height: int, width: int) -> torch.Tensor:
+    """Nearest upsampling of a cell map to pixels, cropped to H×W."""
+    up = cells.repeat_interleave(cell_size, dim=-2).repeat_interleave(cell_size, dim=-1)
+    return up[..., :height, :width]
+
+
+def _cell_weights(assoc: torch.Tensor, cell_size: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Denominator of eq. 1: total association weight every cell receives, ``(B, 1, gh, gw)``."""
+    sums = _cell_sums(assoc, cell_size, grid)
+    return sum(_shift(sums[:, k : k + 1], -dy, -dx) for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS))
+
+
+def pool(
+    features: torch.Tensor, assoc: torch.Tensor, cell_size: int, eps: float = 1e-8
+) -> torch.Tensor:
+    """Superpixel (cell) features from pixel features, eq. 1 of PCNet/SCN.
+
+    ``h(s) = Σ_{p: s ∈ N(p)} f(p)·Q(p, s) / Σ_{p: s ∈ N(p)} Q(p, s)``
+
+    Args:
+        features: pixel features ``(B, C, H, W)``.
+        assoc: association ``(B, 9, H, W)``, typically a softmax over dim 1.
+        cell_size: grid cell size ``S`` in pixels.
+        eps: added to the denominator; a cell no pixel is associated with gets 0.
+
+    Returns:
+        Cell features ``(B, C, ceil(H/S), ceil(W/S))``.
+
+    Example:
+        >>> q = torch.zeros(1, 9, 4, 4); q[:, 4] = 1           # every pixel fully in its own cell
+        >>> f = torch.arange(16.).reshape(1, 1, 4, 4)
+        >>> pool(f, q, 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
+    _check_pair(features, assoc, cell_size)
+    height, width = features.shape[-2:]
+    grid = grid_shape(height, width, cell_size)
+    # pixels of cell c give weight to cell c + (dy, dx): move each cell's sums by that offset
+    num = sum(
+        _shift(_cell_sums(features * assoc[:, k : k + 1], cell_size, grid), -dy, -dx)
+        for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS)
+    )
+    den = _cell_weights(assoc, cell_size, grid)
+    return num / (den + eps)
+
+
+def unpool(cells: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Tensor:
+    """Pixel features from cell features, eq. 2: ``f'(p) = Σ_{s ∈ N(p)} h(s)·Q(p, s)``.
+
+    Args:
+        cells: cell features ``(B, C, gh, gw)`` on the grid of ``assoc``.
+        assoc: association ``(B, 9, H, W)``.
+        cell_size: grid cell size ``S``.
+
+    Returns:
+        Pixel features ``(B, C, H, W)``.
+
+    Example:
+        >>> q = torch.zeros(1, 9, 4, 4); q[:, 4] = 1
+        >>> unpool(torch.tensor([[[[1., 2.], [3., 4.]]]]), q, 2)[0, 0]
+        tensor([[1., 1., 2., 2.],
+                [1., 1., 2., 2.],
+                [3., 3., 4., 4.],
+                [3., 3., 4., 4.]])
+    """
+    check_shape(cells, ["B", "C", "gh", "gw"], "cells")
+    check_shape(assoc, ["B", 9, "H", "W"], "assoc")
+    height, width = assoc.shape[-2:]
+    grid = grid_shape(height, width, cell_size)
+    check(
+        tuple(cells.shape[-2:]) == grid and cells.shape[0] == assoc.shape[0],
+        f"cells {tuple(cells.shape)} must have batch {assoc.shape[0]} and grid {grid} "
+        f"(an {height}×{width} image with cell_size={cell_size})",
+    )
+    return sum(
+        _expand_cells(_shift(cells, dy, dx), cell_size, height, width) * assoc[:, k : k + 1]
+        for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS)
+    )
+
+
+def reconstruct(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Tensor:
+    """``unpool(pool(features))``: the pixel features as the superpixels can represent them."""
+    return unpool(pool(features, assoc, cell_size), assoc, cell_size)
+
+
+class Pool(nn.Module):
+    """Module twin of :func:`pool`."""
+
+    def __init__(self, cell_size: int = 16) -> None:
+        super().__init__()
+        self.cell_size = cell_size
+
+    def forward(self, features: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
+        return pool(features, assoc, self.cell_size)
+
+
+class Unpool(nn.Module):
+    """Module twin of :func:`unpool`."""
+
+    def __init__(self, cell_size: int = 16) -> None:
+        super().__init__()
+        self.cell_size = cell_size
+
+    def forward(self, cells: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
+        return unpool(cells, assoc, self.cell_size)
