@@ -1,0 +1,278 @@
+"""Superpixel metrics with the definitions of the superpixel benchmark (Stutz et al.).
+
+All functions take ``labels`` (the superpixels) and ``gt`` (one annotator's segmentation) as 2-D
+non-negative integer maps of the same shape (NumPy arrays or tensors).
+
+* Boundary pixel: a pixel with a 4-neighbour inside the image carrying another label (2 px thick,
+  :func:`pcnet.ops.find_boundaries`).
+* Tolerance ``r = round(0.0025 · diagonal)`` (half rounded up, like C++ ``std::round``; r = 1 on
+  BSDS500) with a square ``(2r+1)²`` window clipped at the image border.
+* BR = TP / (TP + FN) over GT boundary pixels: a GT boundary pixel is a TP when a superpixel
+  boundary pixel lies within the window. 0 when the GT has no boundary.
+* BP = TP / (TP + FP) over superpixel boundary pixels: a TP when a GT boundary pixel lies within
+  the window. 0 when there is no superpixel boundary. (This is the definition in the benchmark
+  paper; the benchmark's C++ code instead counts TP on the GT side, which can exceed this BP.)
+* ASA = (1/N) Σ_j max_i |S_j ∩ G_i|.
+* UE (Neubert & Protzel) = (1/N) Σ_j Σ_{i: n_ij > 0} min(n_ij, |S_j| − n_ij).
+* CO = (1/N) Σ_j |S_j| · 4π|S_j| / P_j², with P_j the number of pixel sides of S_j that face
+  another superpixel or the image border.
+* K (``n_superpixels``) is the number of 4-connected superpixels actually present. Superpixels
+  are split into their 4-connected components before ASA, UE and CO are computed; GT regions are
+  used as given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pcnet._checks import check, check_label_map
+from pcnet.ops.boundaries import find_boundaries
+from pcnet.ops.connectivity import connected_components
+
+__all__ = [
+    "METRIC_NAMES",
+    "PreparedSegmentation",
+    "achievable_segmentation_accuracy",
+    "boundary_precision",
+    "boundary_recall",
+    "boundary_tolerance",
+    "compactness",
+    "n_superpixels",
+    "prepare",
+    "score_prepared",
+    "superpixel_scores",
+    "undersegmentation_error",
+]
+
+#: Keys of :func:`superpixel_scores`, in reporting order.
+METRIC_NAMES: tuple[str, ...] = ("br", "bp", "asa", "ue", "co", "n_superpixels")
+
+
+def boundary_tolerance(height: int, width: int) -> int:
+    """The benchmark's tolerance ``round(0.0025 · sqrt(H² + W²))``.
+
+    Example:
+        >>> boundary_tolerance(321, 481)
+        1
+    """
+    return math.floor(0.0025 * math.hypot(height, width) + 0.5)
+
+
+@dataclass(frozen=True)
+class PreparedSegmentation:
+    """A segmentation with everything the metrics need, computed once and reused.
+
+    Scoring one superpixel map against several annotators (or one annotator against several
+    superpixel maps) prepares each side once.
+    """
+
+    labels: np.ndarray  #: (H, W) int32 ids 0..n-1
+    n: int  #: number of segments
+    sizes: np.ndarray  #: pixels per segment
+    boundary: np.ndarray  #: (H, W) bool boundary pixels
+    near_boundary: np.ndarray  #: boundary dilated by the tolerance window
+    tolerance: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.labels.shape
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius == 0:
+        return mask
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    return cv2.dilate(mask.view(np.uint8), kernel).view(bool)
+
+
+def _compact_ids(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Renumber labels to 0..n-1 (order preserved)."""
+    top = int(labels.max())
+    if top < 4 * labels.size + 1024:  # small label range: a lookup table, O(N)
+        present = np.bincount(labels.ravel(), minlength=top + 1) > 0
+        lut = np.cumsum(present, dtype=np.int64) - 1
+        return lut[labels].astype(np.int32), int(present.sum())
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    return inverse.reshape(labels.shape).astype(np.int32), int(uniq.size)
+
+
+def _resolve_tolerance(tolerance: int | None, shape: tuple[int, int]) -> int:
+    if tolerance is None:
+        return boundary_tolerance(*shape)
+    check(
+        isinstance(tolerance, (int, np.integer)) and not isinstance(tolerance, bool) and tolerance >= 0,
+        f"tolerance must be a non-negative integer number of pixels or None; got {tolerance!r}",
+    )
+    return int(tolerance)
+
+
+def prepare(
+    labels: np.ndarray, tolerance: int | None = None, connected: bool = True, name: str = "labels"
+) -> PreparedSegmentation:
+    """Validate and precompute a segmentation for scoring.
+
+    ``connected=True`` (superpixels) splits labels into 4-connected components; ``False``
+    (ground truth) keeps the regions as given.
+    """
+    labels = check_label_map(labels, name)
+    if connected:
+        ids = connected_components(labels)
+        n = int(ids.max()) + 1
+    else:
+        ids, n = _compact_ids(labels)
+    radius = _resolve_tolerance(tolerance, labels.shape)
+    boundary = find_boundaries(ids)
+    return PreparedSegmentation(
+        labels=ids,
+        n=n,
+        sizes=np.bincount(ids.ravel(), minlength=n),
+        boundary=boundary,
+        near_boundary=_dilate(boundary, radius),
+        tolerance=radius,
+    )
+
+
+def _ratio(num: int, den: int) -> float:
+    return float(num) / float(den) if den > 0 else 0.0
+
+
+def _intersections(sp: PreparedSegmentation, gt: PreparedSegmentation) -> tuple[np.ndarray, np.ndarray]:
+    """Non-zero overlaps ``n_ij`` as ``(j, n_ij)``: superpixel j has n_ij pixels in GT region i."""
+    codes = sp.labels.ravel().astype(np.int64) * gt.n + gt.labels.ravel()
+    if sp.n * gt.n <= 4 * codes.size:  # dense counting is O(N) and fast
+        counts = np.bincount(codes, minlength=sp.n * gt.n)
+        codes = np.flatnonzero(counts)
+        counts = counts[codes]
+    else:  # many superpixels and regions: count only the pairs that occur
+        codes, counts = np.unique(codes, return_counts=True)
+    return codes // gt.n, counts
+
+
+def _compactness(sp: PreparedSegmentation) -> float:
+    ids = sp.labels
+    height, width = ids.shape
+    sides = np.zeros(ids.shape, dtype=np.int64)
+    vertical = ids[1:] != ids[:-1]
+    horizontal = ids[:, 1:] != ids[:, :-1]
+    sides[1:] += vertical
+    sides[:-1] += vertical
+    sides[:, 1:] += horizontal
+    sides[:, :-1] += horizontal
+    sides[0] += 1
+    sides[-1] += 1
+    sides[:, 0] += 1
+    sides[:, -1] += 1
+    perimeter = np.bincount(ids.ravel(), weights=sides.ravel(), minlength=sp.n)
+    area = sp.sizes.astype(np.float64)
+    return float(np.sum(area * 4.0 * np.pi * area / perimeter**2) / (height * width))
+
+
+def score_prepared(
+    sp: PreparedSegmentation, gt: PreparedSegmentation, metrics: Iterable[str] = METRIC_NAMES
+) -> dict[str, float]:
+    """Metrics of prepared superpixels ``sp`` against a prepared ground truth ``gt``."""
+    metrics = tuple(metrics)
+    unknown = sorted(set(metrics) - set(METRIC_NAMES))
+    check(not unknown, f"unknown metrics {unknown}; valid names: {list(METRIC_NAMES)}")
+    check(
+        sp.shape == gt.shape,
+        f"superpixels {sp.shape} and ground truth {gt.shape} must have the same shape",
+    )
+    check(
+        sp.tolerance == gt.tolerance,
+        f"superpixels and ground truth were prepared with different tolerances ({sp.tolerance}, {gt.tolerance})",
+    )
+    out: dict[str, float] = {}
+    if "br" in metrics:
+        out["br"] = _ratio(np.count_nonzero(gt.boundary & sp.near_boundary), np.count_nonzero(gt.boundary))
+    if "bp" in metrics:
+        out["bp"] = _ratio(np.count_nonzero(sp.boundary & gt.near_boundary), np.count_nonzero(sp.boundary))
+    if "asa" in metrics or "ue" in metrics:
+        j, overlap = _intersections(sp, gt)
+        total = sp.labels.size
+        if "asa" in metrics:
+            best = np.zeros(sp.n, dtype=np.int64)
+            np.maximum.at(best, j, overlap)
+            out["asa"] = float(best.sum()) / total
+        if "ue" in metrics:
+            out["ue"] = float(np.minimum(overlap, sp.sizes[j] - overlap).sum()) / total
+    if "co" in metrics:
+        out["co"] = _compactness(sp)
+    if "n_superpixels" in metrics:
+        out["n_superpixels"] = float(sp.n)
+    return {k: out[k] for k in METRIC_NAMES if k in out}
+
+
+def superpixel_scores(
+    labels: np.ndarray,
+    gt: np.ndarray,
+    tolerance: int | None = None,
+    metrics: Sequence[str] = METRIC_NAMES,
+) -> dict[str, float]:
+    """All benchmark metrics of superpixels ``labels`` against one ground truth ``gt``.
+
+    Args:
+        labels: ``(H, W)`` superpixel labels (non-negative integers).
+        gt: ``(H, W)`` ground-truth segmentation (non-negative integers).
+        tolerance: boundary tolerance in pixels; ``None`` uses :func:`boundary_tolerance`.
+        metrics: subset of :data:`METRIC_NAMES` to compute.
+
+    Returns:
+        ``{"br", "bp", "asa", "ue", "co", "n_superpixels"}`` (those requested) as floats.
+
+    Example:
+        >>> gt = np.zeros((8, 8), int); gt[:, 4:] = 1
+        >>> superpixel_scores(gt, gt, tolerance=1)
+        {'br': 1.0, 'bp': 1.0, 'asa': 1.0, 'ue': 0.0, 'co': 0.6981317007977318, 'n_superpixels': 2.0}
+    """
+    labels = check_label_map(labels, "labels")
+    gt = check_label_map(gt, "gt")
+    check(
+        labels.shape == gt.shape,
+        f"labels {labels.shape} and gt {gt.shape} must have the same shape (H, W)",
+    )
+    radius = _resolve_tolerance(tolerance, labels.shape)
+    return score_prepared(
+        prepare(labels, radius, connected=True, name="labels"),
+        prepare(gt, radius, connected=False, name="gt"),
+        metrics,
+    )
+
+
+def _single(metric: str, labels: np.ndarray, gt: np.ndarray, tolerance: int | None = None) -> float:
+    return superpixel_scores(labels, gt, tolerance, metrics=(metric,))[metric]
+
+
+def boundary_recall(labels: np.ndarray, gt: np.ndarray, tolerance: int | None = None) -> float:
+    """Fraction of GT boundary pixels with a superpixel boundary within the tolerance window."""
+    return _single("br", labels, gt, tolerance)
+
+
+def boundary_precision(labels: np.ndarray, gt: np.ndarray, tolerance: int | None = None) -> float:
+    """Fraction of superpixel boundary pixels with a GT boundary within the tolerance window."""
+    return _single("bp", labels, gt, tolerance)
+
+
+def achievable_segmentation_accuracy(labels: np.ndarray, gt: np.ndarray) -> float:
+    """ASA: pixel accuracy when every superpixel takes its majority GT label."""
+    return _single("asa", labels, gt)
+
+
+def undersegmentation_error(labels: np.ndarray, gt: np.ndarray) -> float:
+    """Neubert–Protzel undersegmentation error (leakage of superpixels across GT regions)."""
+    return _single("ue", labels, gt)
+
+
+def compactness(labels: np.ndarray) -> float:
+    """Schick et al.'s compactness: area-weighted isoperimetric quotient of the superpixels."""
+    return _compactness(prepare(labels, tolerance=0))
+
+
+def n_superpixels(labels: np.ndarray) -> int:
+    """Number of 4-connected superpixels (a label split in two parts counts twice)."""
+    return prepare(labels, tolerance=0).n
