@@ -13,7 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["check", "check_shape", "check_finite", "check_label_map", "describe"]
+__all__ = ["InputError", "check", "check_shape", "check_finite", "check_label_map", "describe"]
+
+
+class InputError(ValueError):
+    """Bad user input: the message names the problem and the fix. CLIs print it as one line."""
 
 
 def describe(x: Any) -> str:
@@ -24,9 +28,9 @@ def describe(x: Any) -> str:
 
 
 def check(condition: bool, message: str) -> None:
-    """Raise ``ValueError(message)`` when ``condition`` is false."""
+    """Raise :class:`InputError` (a ``ValueError``) with ``message`` when ``condition`` is false."""
     if not condition:
-        raise ValueError(message)
+        raise InputError(message)
 
 
 def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
@@ -40,7 +44,7 @@ def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
         >>> check_shape(torch.zeros(2, 8, 4, 4), ["B", 9, "H", "W"], "assoc")
         Traceback (most recent call last):
         ...
-        ValueError: assoc must have shape (B, 9, H, W); got shape (2, 8, 4, 4), dtype torch.float32
+        pcnet._checks.InputError: assoc must have shape (B, 9, H, W); got shape (2, 8, 4, 4), dtype torch.float32
     """
     expected = "(" + ", ".join(str(d) for d in dims) + ")"
     shape = tuple(getattr(x, "shape", ()))

@@ -1,0 +1,94 @@
+"""``python -m pcnet.evaluate``: the superpixel benchmark on BSDS500-style data (Hydra CLI).
+
+Example::
+
+    python -m pcnet.evaluate data.root=../shared/data/bsds500 method=[slic,slico] n_segments=[200,600]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from pcnet._checks import check
+from pcnet._cli import run_cli
+from pcnet.data.bsds500 import bsds500_samples
+from pcnet.evaluation import Setting, evaluate, prediction_settings, summarize, write_csv
+from pcnet.plots import plot_curves
+
+log = logging.getLogger(__name__)
+
+_TABLE = ("method", "n_segments", "n_superpixels", "br", "bp", "asa", "ue", "co", "seconds_per_image")
+
+
+def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = _TABLE) -> str:
+    """Fixed-width text table of summary rows."""
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    body = [[cell(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)
+
+
+def _settings(cfg: DictConfig) -> list[Setting]:
+    if cfg.pred_dir:
+        return prediction_settings(cfg.pred_dir, cfg.pred_name)
+    from pcnet.api import available_methods
+
+    methods = list(cfg.method) if isinstance(cfg.method, ListConfig) else [cfg.method]
+    unknown = [m for m in methods if m not in available_methods()]
+    check(not unknown, f"unknown method(s) {unknown}; valid methods: {available_methods()}")
+    ks = list(cfg.n_segments) if isinstance(cfg.n_segments, ListConfig) else [cfg.n_segments]
+    check(
+        bool(ks) and all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks),
+        f"n_segments must be a positive integer or a list of them; got {OmegaConf.to_container(cfg.n_segments) if isinstance(cfg.n_segments, ListConfig) else cfg.n_segments!r}",
+    )
+    options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
+    return [Setting(m, k, options.get(m, {})) for m in methods for k in ks]
+
+
+def run(cfg: DictConfig) -> list[dict[str, Any]]:
+    """Evaluate, write ``per_sample.csv``, ``summary.csv`` and plots; return the summary rows."""
+    samples = bsds500_samples(cfg.data.root, cfg.data.split)
+    if cfg.data.limit:
+        samples = samples[: int(cfg.data.limit)]
+    settings = _settings(cfg)
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    log.info("%d images of %s/%s, %d settings -> %s", len(samples), cfg.data.root, cfg.data.split, len(settings), out_dir)
+
+    start = time.perf_counter()
+    rows = evaluate(samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress))
+    wall = time.perf_counter() - start
+    summary = summarize(rows)
+    write_csv(out_dir / "per_sample.csv", rows)
+    write_csv(out_dir / "summary.csv", summary)
+    plot_curves(summary, out_dir, title=f"BSDS500 {cfg.data.split} ({len(samples)} images)")
+
+    method_cpu = sum(r["seconds_per_image"] * r["n_images"] for r in summary)
+    score_cpu = sum(r["score_seconds"] for r in summary)
+    print(format_table(summary))
+    print(
+        f"wall {wall:.1f} s with {cfg.workers} workers; CPU time: superpixel methods {method_cpu:.1f} s, "
+        f"scoring {score_cpu:.1f} s ({score_cpu / len(summary):.1f} s per setting over "
+        f"{summary[0]['n_samples']} samples)"
+    )
+    print(f"results: {out_dir}")
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_cli(run, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Benchmark superpixel methods (or saved label maps) on BSDS500-style data.
+
+Images are processed in parallel with :class:`concurrent.futures.ProcessPoolExecutor`; one task is
+one image with every method and every requested K, so each image and its annotators are read and
+prepared once. Every annotator of an image is one sample, as in the superpixel benchmark.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from pcnet._checks import check
+from pcnet.data.bsds500 import Sample
+from pcnet.io import atomic_path, read_image, read_label_map
+from pcnet.metrics.functional import METRIC_NAMES, prepare, score_prepared
+
+__all__ = [
+    "PRED_SUFFIXES",
+    "Setting",
+    "evaluate",
+    "prediction_settings",
+    "summarize",
+    "write_csv",
+]
+
+PRED_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One curve point to evaluate: a method at a requested K, or a folder of saved label maps."""
+
+    method: str
+    n_segments: int | str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    pred_dir: Path | None = None
+
+
+def prediction_settings(pred_dir: str | os.PathLike, method: str | None = None) -> list[Setting]:
+    """Settings for saved label maps: ``pred_dir/<id>.png`` or one subfolder per setting.
+
+    Files are ``.png`` (8/16-bit), ``.tif`` or ``.npy`` label maps named after the image id.
+    """
+    root = Path(pred_dir).expanduser()
+    check(root.is_dir(), f"pred_dir={root} is not a directory (expected <pred_dir>/<id>.png or <pred_dir>/<setting>/<id>.png)")
+    name = method or root.name
+
+    def has_maps(folder: Path) -> bool:
+        return any(p.suffix.lower() in PRED_SUFFIXES for p in folder.iterdir() if p.is_file())
+
+    if has_maps(root):
+        return [Setting(name, "", pred_dir=root)]
+    subdirs = sorted((p for p in root.iterdir() if p.is_dir() and has_maps(p)), key=lambda p: (len(p.name), p.name))
+    check(
+        bool(subdirs),
+        f"pred_dir={root} holds no label maps ({', '.join(PRED_SUFFIXES)}) directly or in subfolders",
+    )
+    return [Setting(name, int(p.name) if p.name.isdigit() else p.name, pred_dir=p) for p in subdirs]
+
+
+def _find_prediction(folder: Path, sample_id: str) -> Path:
+    for suffix in PRED_SUFFIXES:
+        path = folder / f"{sample_id}{suffix}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no prediction for image {sample_id} in {folder} (looked for {sample_id}{{{','.join(PRED_SUFFIXES)}}})")
+
+
+def _limit_threads() -> None:
+    """One worker per core: keep OpenCV and torch from spawning threads of their own."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None]) -> list[dict[str, Any]]:
+    sample, settings, tolerance = args
+    image = read_image(sample.image)
+    height, width = image.shape[:2]
+    gts = [prepare(read_label_map(p), tolerance, connected=False, name=str(p)) for p in sample.ground_truth]
+    rows = []
+    for setting in settings:
+        start = time.perf_counter()
+        if setting.pred_dir is None:
+            from pcnet.api import superpixels  # imported in the worker: registers every method
+
+            labels = superpixels(image, setting.n_segments, method=setting.method, **setting.options)
+        else:
+            labels = read_label_map(_find_prediction(setting.pred_dir, sample.id))
+            check(
+                labels.shape == (height, width),
+                f"prediction for {sample.id} in {setting.pred_dir} is {labels.shape}; the image is {(height, width)}",
+            )
+        method_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        sp = prepare(labels, gts[0].tolerance, connected=True)
+        scores = [score_prepared(sp, gt) for gt in gts]
+        score_seconds = time.perf_counter() - start
+        for k, score in enumerate(scores):
+            rows.append(
+                {
+                    "method": setting.method,
+                    "n_segments": setting.n_segments,
+                    "image": sample.id,
+                    "annotator": k,
+                    "height": height,
+                    "width": width,
+                    **score,
+                    "n_superpixels": int(score["n_superpixels"]),
+                    "method_seconds": method_seconds,
+                    "score_seconds": score_seconds / len(gts),
+                }
+            )
+    return rows
+
+
+def evaluate(
+    samples: Sequence[Sample],
+    settings: Sequence[Setting],
+    tolerance: int | None = None,
+    workers: int = 2,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Per-sample rows (one per image × annotator × setting), in image order."""
+    check(workers >= 1, f"workers must be >= 1; got {workers}")
+    tasks = [(sample, tuple(settings), tolerance) for sample in samples]
+    bar = dict(total=len(tasks), desc="images", unit="img", disable=not progress)
+    if workers == 1:
+        results: Iterable[list[dict[str, Any]]] = map(_evaluate_sample, tasks)
+        return [row for rows in tqdm(results, **bar) for row in rows]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads) as pool:
+        return [row for rows in tqdm(pool.map(_evaluate_sample, tasks), **bar) for row in rows]
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean of every metric (and of measured K) per method and requested K.
+
+    ``seconds_per_image`` is the method's mean time per image; ``score_seconds`` the total CPU
+    time spent scoring that setting.
+    """
+    groups: dict[tuple[str, Any], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["n_segments"]), []).append(row)
+    summary = []
+    for (method, n_segments), group in groups.items():
+        per_image = {r["image"]: r["method_seconds"] for r in group}
+        summary.append(
+            {
+                "method": method,
+                "n_segments": n_segments,
+                "n_images": len(per_image),
+                "n_samples": len(group),
+                **{k: float(np.mean([r[k] for r in group])) for k in METRIC_NAMES},
+                "seconds_per_image": float(np.mean(list(per_image.values()))),
+                "score_seconds": float(np.sum([r["score_seconds"] for r in group])),
+            }
+        )
+    return summary
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Write rows (dicts with the same keys) as CSV, atomically."""
+    path = Path(path)
+    check(bool(rows), f"nothing to write to {path}: no rows")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
