@@ -1,7 +1,8 @@
 """Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
 
-from pcnet.ops.association import Pool, Unpool, pool, reconstruct, unpool
+from pcnet.ops.association import Pool, Unpool, expand_neighbor, pool, reconstruct, unpool
 from pcnet.ops.boundaries import find_boundaries
+from pcnet.ops.color import rgb_to_lab
 from pcnet.ops.connectivity import connected_components, enforce_connectivity
 from pcnet.ops.grid import (
     NEIGHBOR_OFFSETS,
@@ -14,6 +15,7 @@ from pcnet.ops.grid import (
     pixel_neighbor_cells,
 )
 from pcnet.ops.labels import hard_labels
+from pcnet.ops.slic import neighbor_sq_distances, soft_slic
 
 __all__ = [
     "NEIGHBOR_OFFSETS",
@@ -25,12 +27,16 @@ __all__ = [
     "cell_size_for",
     "connected_components",
     "enforce_connectivity",
+    "expand_neighbor",
     "find_boundaries",
     "grid_shape",
     "hard_labels",
     "n_segments_for",
+    "neighbor_sq_distances",
     "pixel_neighbor_cells",
     "pool",
     "reconstruct",
+    "rgb_to_lab",
+    "soft_slic",
     "unpool",
 ]

@@ -15,7 +15,7 @@ from torch import nn
 from pcnet._checks import check, check_shape
 from pcnet.ops.grid import NEIGHBOR_OFFSETS, grid_shape
 
-__all__ = ["pool", "unpool", "reconstruct", "Pool", "Unpool"]
+__all__ = ["expand_neighbor", "pool", "unpool", "reconstruct", "Pool", "Unpool"]
 
 
 def _check_pair(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> None:
@@ -48,6 +48,15 @@ def _expand_cells(cells: torch.Tensor, cell_size: int, height: int, width: int) 
     """Nearest upsampling of a cell map to pixels, cropped to H×W."""
     up = cells.repeat_interleave(cell_size, dim=-2).repeat_interleave(cell_size, dim=-1)
     return up[..., :height, :width]
+
+
+def expand_neighbor(cells: torch.Tensor, k: int, cell_size: int, height: int, width: int) -> torch.Tensor:
+    """For every pixel, the features of its ``k``-th neighbour cell: ``(B, C, H, W)``.
+
+    Zero where that neighbour lies outside the grid.
+    """
+    dy, dx = NEIGHBOR_OFFSETS[k]
+    return _expand_cells(_shift(cells, dy, dx), cell_size, height, width)
 
 
 def _cell_weights(assoc: torch.Tensor, cell_size: int, grid: tuple[int, int]) -> torch.Tensor:
@@ -120,8 +129,8 @@ def unpool(cells: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Te
         f"(an {height}×{width} image with cell_size={cell_size})",
     )
     return sum(
-        _expand_cells(_shift(cells, dy, dx), cell_size, height, width) * assoc[:, k : k + 1]
-        for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS)
+        expand_neighbor(cells, k, cell_size, height, width) * assoc[:, k : k + 1]
+        for k in range(len(NEIGHBOR_OFFSETS))
     )
 
 
