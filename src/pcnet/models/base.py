@@ -1,0 +1,117 @@
+"""What every learned superpixel model shares: input checks, padding, and ``superpixels()``."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pcnet._checks import check, check_finite, describe
+from pcnet.io import ImageLike, to_rgb_uint8
+from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for
+
+__all__ = ["SuperpixelModel", "check_image_batch", "pad_to_multiple", "resize_image"]
+
+
+def check_image_batch(x: torch.Tensor, min_pixels: int = 1, name: str = "image") -> None:
+    """Reject anything but a finite ``(B, 3, H, W)`` float batch with at least ``min_pixels``."""
+    check(
+        isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == 3,
+        f"{name} must be a (B, 3, H, W) RGB tensor in [0, 1]; got {describe(x)}"
+        " (grayscale/RGBA images: use superpixels(), which converts them)",
+    )
+    check(x.is_floating_point(), f"{name} must be a float tensor in [0, 1]; got {describe(x)}")
+    check_finite(x, name)
+    height, width = x.shape[-2:]
+    check(
+        height * width >= min_pixels,
+        f"{name} of {height}×{width} pixels is smaller than one superpixel cell ({min_pixels} pixels)",
+    )
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad the bottom/right of ``(B, C, H, W)`` to multiples of ``multiple`` (reflect where the
+    image is large enough, replicate otherwise)."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def resize_image(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize an ``(H, W, 3)`` uint8 image: area averaging when shrinking, bilinear otherwise."""
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    shrink = height * width < rgb.shape[0] * rgb.shape[1]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+class SuperpixelModel(nn.Module):
+    """Base class: subclasses implement :meth:`forward` and :meth:`association`."""
+
+    model_name: str = ""
+    #: superpixel grid cell size at the resolution of the association map
+    cell_size: int = 16
+
+    def working_size(self, height: int, width: int, n_segments: int | None) -> tuple[int, int]:
+        """Resolution of the association map for an H×W image and the requested K: the image is
+        rescaled so that its ``cell_size`` grid has about ``n_segments`` cells, and never below one
+        cell per side (a tiny image becomes one superpixel)."""
+        scale = 1.0 if n_segments is None else math.sqrt(n_segments * self.cell_size**2 / (height * width))
+        return max(self.cell_size, round(height * scale)), max(self.cell_size, round(width * scale))
+
+    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
+        """Association ``(1, 9, h, w)`` of an ``(H, W, 3)`` uint8 image for about ``n_segments``
+        superpixels, and the cell size of its grid (h × w may differ from H × W)."""
+        raise NotImplementedError  # pragma: no cover - every registered model implements it
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def to_input(self, rgb: np.ndarray) -> torch.Tensor:
+        """``(H, W, 3)`` uint8 → ``(1, 3, H, W)`` float in [0, 1] on the model's device."""
+        return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
+
+    @torch.no_grad()
+    def superpixels(
+        self, image: ImageLike, n_segments: int | None = None, min_size_fraction: float = 0.06
+    ) -> np.ndarray:
+        """Full-resolution superpixels of one image.
+
+        Args:
+            image: array (uint8/uint16/float in [0, 1]; gray, RGB or RGBA) or image path.
+            n_segments: requested number of superpixels; ``None`` keeps the native grid
+                (about H·W / 256 at cell size 16). The measured K differs: cells at the border
+                are partial, and connectivity enforcement splits and merges fragments.
+            min_size_fraction: connectivity merges components below this fraction of the mean
+                superpixel size.
+
+        Returns:
+            ``(H, W)`` int32 labels 0..K-1, each superpixel 4-connected.
+        """
+        rgb = to_rgb_uint8(image)
+        height, width = rgb.shape[:2]
+        if n_segments is not None:
+            check(
+                isinstance(n_segments, (int, np.integer)) and not isinstance(n_segments, bool) and 0 < n_segments <= height * width,
+                f"n_segments must be an integer in [1, {height * width}] for a {height}×{width} image; got {n_segments!r}",
+            )
+            n_segments = int(n_segments)
+        was_training = self.training
+        self.eval()
+        try:
+            assoc, cell_size = self.association(rgb, n_segments)
+        finally:
+            self.train(was_training)
+        cells = hard_labels(assoc, cell_size)[0].cpu().numpy().astype(np.int32)
+        n_cells = n_segments_for(cell_size, *cells.shape)
+        if cells.shape != (height, width):
+            cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
+        return enforce_connectivity(cells, min_size_fraction, n_segments=n_cells)

@@ -1,0 +1,79 @@
+"""Building blocks shared by the SCN-style networks: conv-BN-LeakyReLU and 4×4 deconvolutions."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["conv_block", "deconv_block", "EncoderDecoder", "InputNormalize"]
+
+
+def conv_block(in_ch: int, out_ch: int, stride: int = 1, batch_norm: bool = True) -> nn.Sequential:
+    """3×3 convolution → (BatchNorm) → LeakyReLU(0.1), SCN's basic layer."""
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_ch))
+    layers.append(nn.LeakyReLU(0.1, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def deconv_block(in_ch: int, out_ch: int) -> nn.Sequential:
+    """4×4 stride-2 transposed convolution (×2 resolution) → LeakyReLU(0.1)."""
+    return nn.Sequential(nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1), nn.LeakyReLU(0.1, inplace=True))
+
+
+class InputNormalize(nn.Module):
+    """Map an RGB image in [0, 1] to roughly zero mean and unit variance."""
+
+    def __init__(self, mean: float = 0.45, std: float = 0.225) -> None:
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class EncoderDecoder(nn.Module):
+    """SCN's encoder–decoder: 5 levels of two conv blocks (stride 2 in all but the first), then
+    4×4 deconvolutions with skip concatenations back to the input resolution.
+
+    Args:
+        in_channels: input channels.
+        channels: channels per level, finest first (SCN: 16, 32, 64, 128, 256).
+        batch_norm: BatchNorm after every convolution.
+
+    Input ``(B, in_channels, H, W)`` with H, W divisible by :attr:`stride`; output
+    ``(B, channels[0], H, W)``.
+    """
+
+    def __init__(
+        self, in_channels: int = 3, channels: tuple[int, ...] = (16, 32, 64, 128, 256), batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        channels = tuple(channels)
+        self.stride = 2 ** (len(channels) - 1)
+        self.out_channels = channels[0]
+        self.encoder = nn.ModuleList()
+        prev = in_channels
+        for level, ch in enumerate(channels):
+            self.encoder.append(
+                nn.Sequential(
+                    conv_block(prev, ch, stride=1 if level == 0 else 2, batch_norm=batch_norm),
+                    conv_block(ch, ch, batch_norm=batch_norm),
+                )
+            )
+            prev = ch
+        self.up = nn.ModuleList(deconv_block(channels[i + 1], channels[i]) for i in reversed(range(len(channels) - 1)))
+        self.fuse = nn.ModuleList(
+            conv_block(2 * channels[i], channels[i], batch_norm=batch_norm) for i in reversed(range(len(channels) - 1))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        x = skips.pop()
+        for up, fuse in zip(self.up, self.fuse):
+            x = fuse(torch.cat([skips.pop(), up(x)], dim=1))
+        return x

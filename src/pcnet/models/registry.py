@@ -1,0 +1,43 @@
+"""A small model registry: ``build(name, **kwargs)`` is the one door to every learned method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from torch import nn
+
+from pcnet._checks import check
+
+__all__ = ["build", "list_models", "register_model"]
+
+_MODELS: dict[str, type[nn.Module]] = {}
+M = TypeVar("M", bound=type[nn.Module])
+
+
+def register_model(name: str) -> Callable[[M], M]:
+    """Class decorator adding a model to the registry under ``name``."""
+
+    def add(cls: M) -> M:
+        check(name not in _MODELS, f"a model named {name!r} is already registered")
+        _MODELS[name] = cls
+        cls.model_name = name
+        return cls
+
+    return add
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`build`."""
+    return sorted(_MODELS)
+
+
+def build(name: str, **kwargs: Any) -> nn.Module:
+    """Instantiate a registered model with its constructor arguments.
+
+    Example:
+        >>> build("pcnet").model_name
+        'pcnet'
+    """
+    check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
+    return _MODELS[name](**kwargs)

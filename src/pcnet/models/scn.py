@@ -1,0 +1,45 @@
+"""SCN (Yang et al., CVPR 2020): superpixels by predicting the 9-neighbour association at the
+input resolution with a fully convolutional encoder–decoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from pcnet.models.base import SuperpixelModel, check_image_batch, pad_to_multiple, resize_image
+from pcnet.models.blocks import EncoderDecoder, InputNormalize
+from pcnet.models.registry import register_model
+
+__all__ = ["SCN"]
+
+
+@register_model("scn")
+class SCN(SuperpixelModel):
+    """SCN: association ``(B, 9, H, W)`` for an RGB input ``(B, 3, H, W)`` in [0, 1].
+
+    Args:
+        channels: encoder channels per level (SCN: 16, 32, 64, 128, 256).
+        cell_size: superpixel grid cell size ``S`` (16).
+        batch_norm: BatchNorm in every conv block.
+    """
+
+    def __init__(
+        self, channels: tuple[int, ...] = (16, 32, 64, 128, 256), cell_size: int = 16, batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        self.cell_size = cell_size
+        self.normalize = InputNormalize()
+        self.backbone = EncoderDecoder(3, channels, batch_norm)
+        self.head = nn.Conv2d(self.backbone.out_channels, 9, 3, 1, 1)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        check_image_batch(image, self.cell_size**2)
+        height, width = image.shape[-2:]
+        features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
+        logits = self.head(features)[..., :height, :width]
+        return {"assoc": torch.softmax(logits, dim=1)}
+
+    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
+        size = self.working_size(*rgb.shape[:2], n_segments)
+        return self(self.to_input(resize_image(rgb, *size)))["assoc"], self.cell_size
