@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pcnet._checks import check
+
 __all__ = ["conv_block", "deconv_block", "EncoderDecoder", "InputNormalize"]
 
 
@@ -53,6 +55,7 @@ class EncoderDecoder(nn.Module):
         channels = tuple(channels)
         self.stride = 2 ** (len(channels) - 1)
         self.out_channels = channels[0]
+        self.batch_norm = batch_norm
         self.encoder = nn.ModuleList()
         prev = in_channels
         for level, ch in enumerate(channels):
@@ -69,6 +72,13 @@ class EncoderDecoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        deepest = x.shape[0] * (x.shape[-2] // self.stride) * (x.shape[-1] // self.stride)
+        check(
+            not (self.training and self.batch_norm and deepest < 2),
+            f"training with BatchNorm needs more than one value per channel at the deepest level; "
+            f"a batch of {x.shape[0]} at {x.shape[-2]}×{x.shape[-1]} gives one: use a larger batch or "
+            f"crops of at least {2 * self.stride} px, or call .eval() for inference",
+        )
         skips = []
         for block in self.encoder:
             x = block(x)

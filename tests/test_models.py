@@ -1,0 +1,131 @@
+"""PCNet, SCN and SSN: shapes for odd sizes, valid associations, bad input, superpixels()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pcnet.models import PCNet, build, list_models
+from pcnet.ops import connected_components
+
+torch.manual_seed(0)
+
+
+def test_registry_lists_and_rejects():
+    assert list_models() == ["pcnet", "scn", "ssn"]
+    with pytest.raises(ValueError, match=r"unknown model 'pcn'; valid models: \['pcnet', 'scn', 'ssn'\]"):
+        build("pcn")
+
+
+def test_pcnet_parameter_count_matches_reference():
+    n = sum(p.numel() for p in build("pcnet").parameters())
+    assert 2.2e6 < n < 2.4e6  # the reference implementation has about 2.3 M
+
+
+@pytest.mark.parametrize("size", [(125, 97), (16, 16), (4, 5)])
+def test_pcnet_output_is_upscaled_association(size):
+    model = build("pcnet").eval()
+    h, w = size
+    out = model(torch.rand(2, 3, h, w), return_sr=True)
+    assert out["assoc"].shape == (2, 9, 4 * h, 4 * w)
+    assert out["embedding"].shape == (2, 16, 4 * h, 4 * w)
+    assert out["sr"].shape == (2, 3, 4 * h, 4 * w)
+    assert torch.allclose(out["assoc"].sum(1), torch.ones(2, 4 * h, 4 * w), atol=1e-5)
+
+
+def test_pcnet_inference_skips_sr_head():
+    model = build("pcnet").eval()
+    calls = []
+    model.sr_head.register_forward_hook(lambda *a: calls.append(1))
+    out = model(torch.rand(1, 3, 20, 24))
+    assert "sr" not in out and not calls
+    with pytest.raises(ValueError, match="sr_head=False"):
+        PCNet(sr_head=False).eval()(torch.rand(1, 3, 8, 8), return_sr=True)
+    with pytest.raises(ValueError, match="training with BatchNorm needs more than one value"):
+        PCNet().train()(torch.rand(1, 3, 8, 8))
+
+
+def test_pcnet_upscale_is_configurable():
+    out = PCNet(upscale=2, cell_size=8).eval()(torch.rand(1, 3, 33, 17))
+    assert out["assoc"].shape == (1, 9, 66, 34)
+
+
+def test_scn_keeps_resolution():
+    out = build("scn").eval()(torch.rand(2, 3, 125, 97))
+    assert out["assoc"].shape == (2, 9, 125, 97)
+    assert torch.allclose(out["assoc"].sum(1), torch.ones(2, 125, 97), atol=1e-5)
+
+
+def test_ssn_forward_backward_on_cpu_at_201():
+    model = build("ssn").train()
+    image = torch.rand(1, 3, 201, 201)
+    out = model(image)
+    assert out["assoc"].shape == (1, 9, 201, 201)
+    assert out["features"].shape == (1, 20, 201, 201)
+    assert out["centres"].shape == (1, 20, 11, 11)  # cell size 20: ceil(201 / 20)
+    assert torch.allclose(out["assoc"].sum(1), torch.ones(1, 201, 201), atol=1e-5)
+    out["assoc"][:, 4].mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_ssn_never_assigns_outside_the_grid():
+    out = build("ssn").eval()(torch.rand(1, 3, 40, 40), cell_size=10)
+    q = out["assoc"][0].detach()
+    assert float(q[:3, :10].abs().max()) == 0.0  # top row of cells has no upper neighbours
+    assert float(q[[0, 3, 6], :, :10].abs().max()) == 0.0  # left column has no left neighbours
+
+
+@pytest.mark.parametrize("name", ["pcnet", "scn", "ssn"])
+@pytest.mark.parametrize(
+    "image, fragment",
+    [
+        (torch.rand(1, 4, 32, 32), r"\(B, 3, H, W\) RGB tensor"),
+        (torch.rand(3, 32, 32), r"\(B, 3, H, W\) RGB tensor"),
+        (torch.full((1, 3, 32, 32), float("nan")), "NaN or infinite"),
+        (torch.zeros(1, 3, 32, 32, dtype=torch.uint8), "float tensor"),
+    ],
+)
+def test_bad_input_is_rejected_before_any_convolution(name, image, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        build(name)(image)
+
+
+@pytest.mark.parametrize("name, size", [("pcnet", (3, 3)), ("scn", (8, 8))])
+def test_input_smaller_than_one_cell(name, size):
+    with pytest.raises(ValueError, match="smaller than one superpixel cell"):
+        build(name)(torch.rand(1, 3, *size))
+
+
+@pytest.mark.parametrize("name", ["pcnet", "scn", "ssn"])
+@pytest.mark.parametrize("shape", [(61, 45, 3), (30, 41), (7, 5, 4), (1, 1, 3)])
+def test_superpixels_are_connected_and_full_size(name, shape):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    labels = build(name).superpixels(image, n_segments=12 if shape[0] > 8 else None)
+    assert labels.shape == shape[:2] and labels.dtype == np.int32
+    k = int(labels.max()) + 1
+    assert connected_components(labels).max() + 1 == k
+    assert set(np.unique(labels)) == set(range(k))
+
+
+def test_superpixels_count_follows_n_segments():
+    model = build("scn")
+    image = np.random.default_rng(0).integers(0, 256, size=(96, 128, 3), dtype=np.uint8)
+    few = model.superpixels(image, n_segments=12).max() + 1
+    many = model.superpixels(image, n_segments=200).max() + 1
+    assert few < many
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, 10**7])
+def test_superpixels_rejects_bad_n_segments(bad):
+    with pytest.raises(ValueError, match="n_segments"):
+        build("pcnet").superpixels(np.zeros((32, 32, 3), np.uint8), n_segments=bad)
+
+
+def test_superpixels_restores_training_mode():
+    model = build("pcnet").train()
+    model.superpixels(np.zeros((32, 32, 3), np.uint8))
+    assert model.training
