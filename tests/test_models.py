@@ -129,3 +129,21 @@ def test_superpixels_restores_training_mode():
     model = build("pcnet").train()
     model.superpixels(np.zeros((32, 32, 3), np.uint8))
     assert model.training
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"subpixel_kernel": 3}, {"head_kernel": 3}])
+def test_pcnet_fused_inference_logits_equal_head_of_embedding(kwargs):
+    model = PCNet(**kwargs).eval()
+    x = torch.rand(2, 3, 37, 29)
+    with torch.no_grad():
+        reference = model.sp_head(model(x)["embedding"])
+        fused = model.association_logits(x)
+    assert fused.shape == (2, 9, 148, 116)
+    assert torch.allclose(fused, reference, atol=1e-5)
+
+
+def test_scn_logits_are_the_association_before_softmax():
+    model = build("scn").eval()
+    x = torch.rand(1, 3, 40, 36)
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(model.association_logits(x), 1), model(x)["assoc"], atol=1e-6)

@@ -1,115 +1,38 @@
-"""``python -m pcnet.benchmark <suite>``: scripts that print speed figures and ratios.
+"""``python -m pcnet.benchmark <suite>``: scripts that print speed figures and ratios against a
+peer measured in the same run.
 
 Suites:
-  ops   hard labels + connectivity enforcement on 1…20 MP label maps, against skimage's SLIC
-        connectivity step (Cython) measured in the same run; checks linear growth.
+  ops         hard labels + connectivity on 1-20 MP label maps vs skimage's connectivity step
+  complexity  parameters, FLOPs and CPU latency of PCNet vs SCN vs SSN at equal output sizes
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import math
-import time
-from collections.abc import Callable
 from pathlib import Path
-
-import cv2
-import numpy as np
-import torch
-
-from pcnet.ops import cell_index_map, enforce_connectivity, grid_shape, hard_labels
-
-
-def wobbly_association(
-    height: int, width: int, cell_size: int = 16, noise: float = 0.01, seed: int = 0
-) -> torch.Tensor:
-    """A realistic association: one-hot on the cell of a smoothly displaced pixel position.
-
-    Superpixels look like a trained network's: cells whose borders wander by up to half a cell,
-    and a fraction ``noise`` of pixels assigned to a random neighbour, leaving fragments that
-    connectivity enforcement has to clean up.
-    """
-    rng = np.random.default_rng(seed)
-    gh, gw = grid_shape(height, width, cell_size)
-    shift = [
-        cv2.resize(rng.uniform(-0.6, 0.6, (gh + 1, gw + 1)).astype(np.float32), (width, height))
-        * cell_size
-        for _ in range(2)
-    ]
-    yy = np.arange(height, dtype=np.float32)[:, None] + shift[0]
-    xx = np.arange(width, dtype=np.float32)[None, :] + shift[1]
-    target_r = np.clip(yy // cell_size, 0, gh - 1).astype(np.int64)
-    target_c = np.clip(xx // cell_size, 0, gw - 1).astype(np.int64)
-    own = cell_index_map(height, width, cell_size).numpy()
-    channel = (np.clip(target_r - own // gw, -1, 1) + 1) * 3 + np.clip(target_c - own % gw, -1, 1) + 1
-    salt = rng.random(channel.shape) < noise
-    channel[salt] = rng.integers(0, 9, int(salt.sum()))
-    assoc = torch.zeros(1, 9, height, width)
-    assoc.view(1, 9, -1).scatter_(1, torch.from_numpy(channel.reshape(1, 1, -1)), 1.0)
-    return assoc
-
-
-def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
-def bench_ops(megapixels: list[float], repeat: int, csv_path: Path | None) -> list[dict[str, float]]:
-    from skimage.segmentation._slic import _enforce_label_connectivity_cython as skimage_connectivity
-
-    torch.set_num_threads(2)
-    rows = []
-    print(f"{'MP':>6} {'hard_labels s':>14} {'connectivity s':>15} {'s per 10 MP':>12} {'skimage s':>10} {'ratio':>6} {'K':>8}")
-    for mp in megapixels:
-        side = int(round(math.sqrt(mp * 1e6)))
-        assoc = wobbly_association(side, side)
-        t_hard, cells = _timed(lambda: hard_labels(assoc, 16)[0].numpy(), repeat)
-        n_cells = int(cells.max()) + 1
-        t_conn, labels = _timed(lambda: enforce_connectivity(cells, 0.06), repeat)
-        mean = cells.size / n_cells
-        t_peer, _ = _timed(
-            lambda: skimage_connectivity(cells[None].astype(np.intp), int(0.06 * mean), int(10 * mean), 0), repeat
-        )
-        row = {
-            "megapixels": side * side / 1e6,
-            "hard_labels_s": t_hard,
-            "connectivity_s": t_conn,
-            "connectivity_s_per_10mp": t_conn / (side * side / 1e7),
-            "skimage_connectivity_s": t_peer,
-            "ratio_skimage_over_pcnet": t_peer / t_conn,
-            "k": int(labels.max()) + 1,
-        }
-        rows.append(row)
-        print(
-            f"{row['megapixels']:6.1f} {t_hard:14.3f} {t_conn:15.3f} {row['connectivity_s_per_10mp']:12.3f} "
-            f"{t_peer:10.3f} {row['ratio_skimage_over_pcnet']:6.2f} {row['k']:8d}"
-        )
-    growth = rows[-1]["connectivity_s_per_10mp"] / rows[0]["connectivity_s_per_10mp"]
-    print(f"time per pixel, largest vs smallest map: {growth:.2f}x (1.0 = linear growth)")
-    if csv_path:
-        with open(csv_path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {csv_path}")
-    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pcnet.benchmark", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pcnet.benchmark", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="suite", required=True)
     ops = sub.add_parser("ops", help="hard labels and connectivity on large label maps")
     ops.add_argument("--megapixels", type=float, nargs="+", default=[1, 4, 10, 20])
     ops.add_argument("--repeat", type=int, default=2, help="runs per size; the best is reported")
     ops.add_argument("--csv", type=Path, help="also write the table as CSV")
+    cx = sub.add_parser("complexity", help="parameters, FLOPs and latency of the learned models")
+    cx.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048], help="output sides in pixels")
+    cx.add_argument("--repeat", type=int, default=3, help="timed runs per model and size (median)")
+    cx.add_argument("--models", nargs="+", default=["pcnet", "scn", "ssn"])
+    cx.add_argument("--csv", type=Path, default=Path("logs/benchmark/complexity.csv"))
     args = parser.parse_args(argv)
     if args.suite == "ops":
+        from pcnet.bench.ops import bench_ops
+
         bench_ops(args.megapixels, args.repeat, args.csv)
+    elif args.suite == "complexity":
+        from pcnet.bench.complexity import bench_complexity
+
+        bench_complexity(args.sizes, args.repeat, args.csv, tuple(args.models))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,11 @@ class SuperpixelModel(nn.Module):
         scale = 1.0 if n_segments is None else math.sqrt(n_segments * self.cell_size**2 / (height * width))
         return max(self.cell_size, round(height * scale)), max(self.cell_size, round(width * scale))
 
+    def association_logits(self, image: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        """Inference-time association scores ``(B, 9, h, w)``: any monotone transform of the
+        association (logits skip the softmax), all that hard labels need."""
+        return self(image, **kwargs)["assoc"]
+
     def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
         """Association ``(1, 9, h, w)`` of an ``(H, W, 3)`` uint8 image for about ``n_segments``
         superpixels, and the cell size of its grid (h × w may differ from H × W)."""

@@ -33,6 +33,11 @@ class PCNet(SuperpixelModel):
         batch_norm: BatchNorm in every conv block.
         sr_head: build the super-resolution head (needed for training with L_SR; a model without
             it cannot be asked for ``return_sr``).
+        subpixel_kernel: kernel of the sub-pixel convolution at input resolution. The reference
+            code uses 3; 1 (default) maps each low-resolution feature to its u×u block of
+            embeddings and keeps the SCN/PCNet FLOPs ratio above 12 (see ``benchmark complexity``).
+        head_kernel: kernel of the SP head at output resolution (reference: 3; default 1, since
+            a 3×3 head at full resolution alone costs about half of PCNet's FLOPs).
 
     ``forward(image, return_sr=False)`` returns ``{"assoc", "embedding"}`` and, when asked,
     ``"sr"``: the reconstructed high-resolution image (a residual over bilinear upsampling).
@@ -46,6 +51,8 @@ class PCNet(SuperpixelModel):
         cell_size: int = 16,
         batch_norm: bool = True,
         sr_head: bool = True,
+        subpixel_kernel: int = 1,
+        head_kernel: int = 1,
     ) -> None:
         super().__init__()
         check(upscale >= 1, f"upscale must be a positive integer; got {upscale}")
@@ -53,12 +60,12 @@ class PCNet(SuperpixelModel):
         self.cell_size = cell_size
         self.normalize = InputNormalize()
         self.backbone = EncoderDecoder(3, channels, batch_norm)
+        # linear: with a 1×1 SP head, inference folds head and sub-pixel conv into one conv
         self.subpixel = nn.Sequential(
-            nn.Conv2d(self.backbone.out_channels, embedding_dim * upscale**2, 3, 1, 1),
+            nn.Conv2d(self.backbone.out_channels, embedding_dim * upscale**2, subpixel_kernel, 1, subpixel_kernel // 2),
             nn.PixelShuffle(upscale),
-            nn.LeakyReLU(0.1, inplace=True),
         )
-        self.sp_head = nn.Conv2d(embedding_dim, 9, 3, 1, 1)
+        self.sp_head = nn.Conv2d(embedding_dim, 9, head_kernel, 1, head_kernel // 2)
         self.sr_head = nn.Conv2d(embedding_dim, 3, 3, 1, 1) if sr_head else None
 
     def forward(self, image: torch.Tensor, return_sr: bool = False) -> dict[str, torch.Tensor]:
@@ -74,6 +81,27 @@ class PCNet(SuperpixelModel):
             out["sr"] = upsampled + self.sr_head(embedding)
         return out
 
+    def association_logits(self, image: torch.Tensor) -> torch.Tensor:
+        """Association logits ``(B, 9, u·h, u·w)`` for inference, without materialising E.
+
+        With a 1×1 SP head the head and the (linear) sub-pixel convolution fold into one
+        convolution at input resolution followed by PixelShuffle: the same numbers as
+        ``sp_head(embedding)`` at a fraction of the memory traffic. Other heads fall back to it.
+        """
+        if self.sp_head.kernel_size != (1, 1):
+            return self.sp_head(self(image)["embedding"])
+        u = self.upscale
+        check_image_batch(image, -(-self.cell_size**2 // u**2))
+        height, width = image.shape[-2:]
+        features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
+        conv = self.subpixel[0]
+        head_w = self.sp_head.weight[:, :, 0, 0]  # (9, D)
+        sub_w = conv.weight.view(-1, u * u, *conv.weight.shape[1:])  # (D, u², C, k, k)
+        weight = torch.einsum("cd,dsikl->csikl", head_w, sub_w).reshape(-1, *conv.weight.shape[1:])
+        bias = (head_w @ conv.bias.view(-1, u * u)).reshape(-1) + self.sp_head.bias.repeat_interleave(u * u)
+        logits = F.pixel_shuffle(F.conv2d(features, weight, bias, padding=conv.padding), u)
+        return logits[..., : u * height, : u * width]
+
     def working_size(self, height: int, width: int, n_segments: int | None) -> tuple[int, int]:
         """Output size: a multiple of ``upscale`` near the size whose grid has ``n_segments`` cells."""
         out_h, out_w = super().working_size(height, width, n_segments)
@@ -83,4 +111,4 @@ class PCNet(SuperpixelModel):
     def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
         height, width = self.working_size(*rgb.shape[:2], n_segments)
         small = resize_image(rgb, height // self.upscale, width // self.upscale)
-        return self(self.to_input(small))["assoc"], self.cell_size
+        return self.association_logits(self.to_input(small)), self.cell_size

@@ -33,13 +33,16 @@ class SCN(SuperpixelModel):
         self.backbone = EncoderDecoder(3, channels, batch_norm)
         self.head = nn.Conv2d(self.backbone.out_channels, 9, 3, 1, 1)
 
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def association_logits(self, image: torch.Tensor) -> torch.Tensor:
+        """Association logits ``(B, 9, H, W)`` (before the softmax)."""
         check_image_batch(image, self.cell_size**2)
         height, width = image.shape[-2:]
         features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
-        logits = self.head(features)[..., :height, :width]
-        return {"assoc": torch.softmax(logits, dim=1)}
+        return self.head(features)[..., :height, :width]
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"assoc": torch.softmax(self.association_logits(image), dim=1)}
 
     def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
         size = self.working_size(*rgb.shape[:2], n_segments)
-        return self(self.to_input(resize_image(rgb, *size)))["assoc"], self.cell_size
+        return self.association_logits(self.to_input(resize_image(rgb, *size))), self.cell_size
