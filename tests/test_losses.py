@@ -364,3 +364,19 @@ def test_composite_missing_keys_are_explained():
     minimal = PCNetLoss(cell_size=8, use_sr=False, use_local=False, use_discriminative=False)
     out = minimal({"assoc": g_out["assoc"]}, {"labels": g_tgt["labels"]})
     assert set(out) == {"total", "global", "sp_global"}
+
+
+def test_superpixel_loss_mean_reduction_is_per_labelled_pixel():
+    from pcnet.losses import superpixel_loss
+
+    torch.manual_seed(0)
+    assoc = torch.softmax(torch.randn(2, 9, 8, 8), 1)
+    labels = torch.randint(0, 3, (2, 8, 8))
+    labels[0, :2] = 255  # 16 ignored pixels
+    summed = superpixel_loss(assoc, labels, cell_size=4, scale=1.0, reduction="sum")
+    mean = superpixel_loss(assoc, labels, cell_size=4, scale=1.0, reduction="mean")
+    valid = int((labels != 255).sum())
+    assert torch.allclose(mean["ce"], summed["ce"] * 2 / valid)
+    assert torch.allclose(mean["pos"], summed["pos"] * 2 / valid)
+    with pytest.raises(ValueError, match="reduction"):
+        superpixel_loss(assoc, labels, reduction="avg")

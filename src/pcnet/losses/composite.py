@@ -50,6 +50,10 @@ class PCNetLoss(nn.Module):
         binary_guidance: supervise the local branch with the binary mask M (eq. 4) instead of
             the multi-class labels.
         cell_size, pos_weight, sp_scale: L_SP's ``S``, ``m`` and overall scale.
+        sp_reduction: L_SP per labelled pixel (``"mean"``, default) or SCN's sum over pixels per
+            image (``"sum"``, with ``sp_scale=0.005``). Per pixel, L_SP, L_SR and L_D are all
+            quantities of order 1, so α and β weigh comparable terms; with SCN's sum, L_SP of a
+            512² crop is ~10³ times larger and L_SR / L_D barely register.
         band_size: side of the dilation kernel of L_SR's boundary band.
         patch_size, max_patches: L_D's window side K and patches per image.
         ignore_index: label of unlabelled pixels.
@@ -81,7 +85,8 @@ class PCNetLoss(nn.Module):
         binary_guidance: bool = True,
         cell_size: int = 16,
         pos_weight: float = 0.003,
-        sp_scale: float = 0.005,
+        sp_scale: float = 1.0,
+        sp_reduction: str = "mean",
         band_size: int = 16,
         patch_size: int = 5,
         max_patches: int = 64,
@@ -92,6 +97,7 @@ class PCNetLoss(nn.Module):
         self.use_sr, self.use_local = use_sr, use_local
         self.use_discriminative, self.binary_guidance = use_discriminative, binary_guidance
         self.cell_size, self.pos_weight, self.sp_scale = cell_size, pos_weight, sp_scale
+        self.sp_reduction = sp_reduction
         self.band_size, self.patch_size, self.max_patches = band_size, patch_size, max_patches
         self.ignore_index = ignore_index
 
@@ -101,7 +107,7 @@ class PCNetLoss(nn.Module):
         labels = _get(target, "labels", f"{name}_target")
         supervision = binary_guidance_mask(labels, self.ignore_index) if guided else labels
         sp = superpixel_loss(
-            assoc, supervision, self.cell_size, self.pos_weight, self.sp_scale, self.ignore_index
+            assoc, supervision, self.cell_size, self.pos_weight, self.sp_scale, self.ignore_index, self.sp_reduction
         )["total"]
         parts = {f"sp_{name}": sp, name: sp}
         if self.use_sr and self.sr_weight != 0:

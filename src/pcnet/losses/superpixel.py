@@ -32,6 +32,7 @@ def superpixel_loss(
     pos_weight: float = 0.003,
     scale: float = 0.005,
     ignore_index: int = 255,
+    reduction: str = "sum",
 ) -> dict[str, torch.Tensor]:
     """L_SP of SCN/PCNet: ``scale · (CE(f'_label, label) + pos_weight/S · ‖p' − p‖₂)``.
 
@@ -47,6 +48,9 @@ def superpixel_loss(
         pos_weight: ``m``, weight of the position term (it is further divided by ``S``).
         scale: factor on the whole loss (SCN's 0.005).
         ignore_index: label of pixels to leave out.
+        reduction: ``"sum"`` (SCN: sums over pixels divided by the batch size, so the loss grows
+            with the crop area) or ``"mean"`` (divided by the number of labelled pixels instead:
+            per-pixel values that other per-pixel terms can be weighed against).
 
     Returns:
         ``{"total", "ce", "pos"}`` scalars with ``total = scale · (ce + pos)``; ``ce`` is
@@ -62,15 +66,16 @@ def superpixel_loss(
     """
     check_shape(assoc, ["B", 9, "H", "W"], "assoc")
     check(int(cell_size) >= 1, f"cell_size must be a positive integer; got {cell_size}")
+    check(reduction in ("sum", "mean"), f"reduction must be 'sum' or 'mean'; got {reduction!r}")
     labels = check_labels(labels, ignore_index, like=assoc)
     ids, classes = compact_labels(labels, ignore_index)
     onehot = one_hot(ids, classes.shape[1], assoc.dtype)
     coords = pixel_coordinates(assoc)
     recon = reconstruct(torch.cat([onehot, coords], dim=1), assoc, cell_size)
-    batch = assoc.shape[0]
-    ce = cross_entropy_map(onehot, recon[:, :-2]).sum() / batch
+    norm = assoc.shape[0] if reduction == "sum" else (ids >= 0).sum().clamp_min(1)
+    ce = cross_entropy_map(onehot, recon[:, :-2]).sum() / norm
     distance = torch.linalg.vector_norm(recon[:, -2:] - coords, dim=1)
-    pos = (distance * (ids >= 0)).sum() / batch * pos_weight / cell_size
+    pos = (distance * (ids >= 0)).sum() / norm * pos_weight / cell_size
     return {"total": scale * (ce + pos), "ce": ce, "pos": pos}
 
 
@@ -83,14 +88,16 @@ class SuperpixelLoss(nn.Module):
         pos_weight: float = 0.003,
         scale: float = 0.005,
         ignore_index: int = 255,
+        reduction: str = "sum",
     ) -> None:
         super().__init__()
         self.cell_size = cell_size
         self.pos_weight = pos_weight
         self.scale = scale
         self.ignore_index = ignore_index
+        self.reduction = reduction
 
     def forward(self, assoc: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         return superpixel_loss(
-            assoc, labels, self.cell_size, self.pos_weight, self.scale, self.ignore_index
+            assoc, labels, self.cell_size, self.pos_weight, self.scale, self.ignore_index, self.reduction
         )
