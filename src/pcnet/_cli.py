@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pcnet._checks import InputError
 
-__all__ = ["USER_ERRORS", "run_cli"]
+__all__ = ["USER_ERRORS", "instantiate", "run_cli"]
 
 T = TypeVar("T")
 
@@ -17,6 +17,23 @@ T = TypeVar("T")
 USER_ERRORS = (InputError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 log = logging.getLogger("pcnet")
+
+
+def instantiate(config: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that lets a user error raised by the target surface as itself,
+    not wrapped in Hydra's ``InstantiationException``."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    try:
+        return hydra_instantiate(config, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        while isinstance(cause, InstantiationException):
+            cause = cause.__cause__
+        if isinstance(cause, USER_ERRORS):
+            raise cause from None
+        raise
 
 
 def run_cli(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -115,18 +115,71 @@ def to_rgb_uint8(image: ImageLike, name: str = "image") -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def _colour_ids(pixels: np.ndarray) -> np.ndarray:
+    """Turn an ``(H, W, C)`` colour-coded label image into integer labels (see read_label_map).
+
+    Example:
+        >>> _colour_ids(np.array([[[0, 0, 255], [255, 0, 0], [0, 0, 255]]], dtype=np.uint8))
+        array([[0, 1, 0]], dtype=int32)
+    """
+    if pixels.shape[2] in (2, 4) and bool((pixels[..., -1] == 255).all()):
+        pixels = pixels[..., :-1]  # an opaque alpha channel carries no label information
+    if bool((pixels == pixels[..., :1]).all()):
+        return np.ascontiguousarray(pixels[..., 0])  # grey stored as colour: keep the values
+    packed = np.zeros(pixels.shape[:2], dtype=np.uint32)
+    for channel in range(pixels.shape[2]):
+        packed = (packed << np.uint32(8)) | pixels[..., channel].astype(np.uint32)
+    _, ids = np.unique(packed, return_inverse=True)
+    return ids.reshape(packed.shape).astype(np.int32)
+
+
 def read_label_map(path: str | os.PathLike) -> np.ndarray:
-    """Read a label map from ``.png``/``.tif`` (8/16/32-bit, single channel) or ``.npy``."""
+    """Read a label map from ``.png``, ``.csv``, ``.npy`` or ``.tif`` (and other OpenCV formats).
+
+    * ``.png`` is decoded with Pillow: palette ("P") images give their raw palette indices (as in
+      Mapillary Vistas), 8/16/32-bit grey images their values, 1-bit images 0/1. Colour-coded RGB(A)
+      images become compact ids: every distinct colour is one label, numbered 0, 1, ... in the
+      order of its packed ``0xRRGGBB`` value (so black is 0 when present); an opaque alpha channel
+      is ignored, and an image whose colour channels are all equal is a grey map (values kept).
+    * ``.csv``: comma-separated integers, one row per image row (the superpixel-benchmark format).
+    * ``.npy``: a 2-D integer array; anything else is decoded by OpenCV (single channel only).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ValueError: the file is empty, corrupt, not a label map or holds negative/non-integer labels.
+    """
     path = _existing_file(path)
-    if path.suffix.lower() == ".npy":
+    suffix, labels, reason = path.suffix.lower(), None, "the file is empty, corrupt or not an image"
+    if suffix in (".npy", ".png", ".csv") and path.stat().st_size == 0:
+        reason = "the file is empty"
+    elif suffix == ".npy":
         try:
             labels = np.load(path, allow_pickle=False)
-        except ValueError as err:
+        except (ValueError, EOFError) as err:  # EOFError: a truncated file
             raise ValueError(f"cannot read label map {path}: {err}") from None
+    elif suffix == ".csv":
+        try:
+            labels = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+        except ValueError as err:
+            reason = f"expected comma-separated integers, one row per image row ({err})"
+    elif suffix == ".png":
+        from PIL import Image, UnidentifiedImageError  # on first use: most runs read no PNG labels
+
+        try:
+            with Image.open(path) as image:
+                labels = np.array(image, dtype=np.uint8) if image.mode == "1" else np.array(image)
+        except UnidentifiedImageError:
+            reason = "the file is not a PNG image"
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as err:
+            reason = f"the file is corrupt or not a PNG image ({err})"
+        if labels is not None and labels.ndim == 3 and labels.dtype == np.uint8:
+            labels = _colour_ids(labels)
+        if labels is not None and not labels.dtype.isnative:
+            labels = labels.astype(labels.dtype.newbyteorder("="))
     else:
         data = np.fromfile(path, dtype=np.uint8)
         labels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-        check(labels is not None, f"cannot read label map {path}: the file is empty, corrupt or not an image")
+    check(labels is not None, f"cannot read label map {path}: {reason}")
     check(
         labels.ndim == 2,
         f"label map {path} must be a single-channel (H, W) image; got {describe(labels)}",

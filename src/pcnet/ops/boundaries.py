@@ -9,11 +9,12 @@ from pcnet._checks import check_label_map
 __all__ = ["find_boundaries"]
 
 
-def find_boundaries(labels: np.ndarray) -> np.ndarray:
+def find_boundaries(labels: np.ndarray, ignore_index: int | None = None) -> np.ndarray:
     """Boolean map of pixels with a 4-neighbour (inside the image) that carries another label.
 
     Boundaries are therefore 2 px thick, exactly like
-    ``skimage.segmentation.find_boundaries(labels, connectivity=1, mode="thick")``.
+    ``skimage.segmentation.find_boundaries(labels, connectivity=1, mode="thick")``. With
+    ``ignore_index``, pixel pairs involving that label (padding, unlabelled areas) are no boundary.
 
     Example:
         >>> find_boundaries(np.array([[0, 0, 1], [0, 0, 1]])).astype(int)
@@ -24,6 +25,10 @@ def find_boundaries(labels: np.ndarray) -> np.ndarray:
     out = np.zeros(labels.shape, dtype=bool)
     vertical = labels[1:] != labels[:-1]
     horizontal = labels[:, 1:] != labels[:, :-1]
+    if ignore_index is not None:
+        valid = labels != ignore_index
+        vertical &= valid[1:] & valid[:-1]
+        horizontal &= valid[:, 1:] & valid[:, :-1]
     out[1:] |= vertical
     out[:-1] |= vertical
     out[:, 1:] |= horizontal

@@ -1,0 +1,1 @@
+"""Hydra configs shipped with pcnet (a package so that `pcnet.conf` can be composed from Python)."""

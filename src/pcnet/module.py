@@ -1,0 +1,144 @@
+"""The LightningModule: PCNet, SCN or SSN with its loss, benchmark metrics on whole images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from pcnet._checks import check
+from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss
+from pcnet.metrics import SuperpixelMetrics
+from pcnet.models.base import SuperpixelModel
+
+__all__ = ["SuperpixelModule"]
+
+#: which loss trains which model
+LOSSES = {"pcnet": PCNetLoss, "scn": SuperpixelLoss, "ssn": SSNLoss}
+
+Factory = Callable[..., Any]
+
+
+class SuperpixelModule(L.LightningModule):
+    """Trains a superpixel network and scores it with the benchmark metrics.
+
+    Args:
+        net: a :class:`~pcnet.models.base.SuperpixelModel` (PCNet, SCN or SSN).
+        loss: its loss: :class:`~pcnet.losses.PCNetLoss`, :class:`~pcnet.losses.SuperpixelLoss`
+            or :class:`~pcnet.losses.SSNLoss`.
+        optimizer: a partial optimizer (``optimizer(params=...)``), e.g. Adam or AdamW.
+        scheduler: an optional partial LR scheduler (``scheduler(optimizer=...)``), stepped every
+            ``scheduler_interval`` (``"step"`` or ``"epoch"``).
+        val_n_segments: number of superpixels requested on validation/test images (``None``:
+            the model's native grid, about H·W/256).
+        seed: seeds L_D's patch sampling (together with the global step, so resuming replays it).
+
+    Validation and test run ``net.superpixels`` on whole images and update
+    :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
+    as ``val/br``, ``val/asa``, ... ``validation_step`` returns the superpixels for callbacks
+    (e.g. :class:`~pcnet.callbacks.OverlayLogger`).
+    """
+
+    def __init__(
+        self,
+        net: SuperpixelModel,
+        loss: nn.Module,
+        optimizer: Factory,
+        scheduler: Factory | None = None,
+        scheduler_interval: str = "step",
+        val_n_segments: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        name = getattr(net, "model_name", "")
+        check(name in LOSSES, f"net must be one of {sorted(LOSSES)} (built by pcnet.models.build); got {type(net).__name__}")
+        check(
+            isinstance(loss, LOSSES[name]),
+            f"model {name!r} is trained with {LOSSES[name].__name__}; got {type(loss).__name__} "
+            f"(pick the matching loss config, e.g. model={name} loss={name})",
+        )
+        check(scheduler_interval in ("step", "epoch"), f"scheduler_interval must be 'step' or 'epoch'; got {scheduler_interval!r}")
+        # plain values only: checkpoints must load with torch.load(weights_only=True)
+        self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
+        self.net, self.loss = net, loss
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.val_metrics = SuperpixelMetrics()
+        self.test_metrics = SuperpixelMetrics()
+
+    # ------------------------------------------------------------------ training
+
+    def _pcnet_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        use_sr = self.loss.use_sr and self.loss.sr_weight != 0
+        use_local = self.loss.use_local and self.loss.alpha != 0
+        glob = self.net(batch["global_input"], return_sr=use_sr)
+        local = self.net(batch["local_input"], return_sr=use_sr) if use_local else None
+        generator = torch.Generator(device=self.device).manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
+        return self.loss(
+            glob,
+            {"labels": batch["global_labels"], "image": batch["global_image"]},
+            local,
+            {"labels": batch["local_labels"], "image": batch["local_image"]} if use_local else None,
+            generator=generator,
+        )
+
+    def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        name = self.net.model_name
+        if name == "pcnet":
+            return self._pcnet_losses(batch)
+        out = self.net(batch["input"])
+        if name == "ssn":
+            check(
+                self.loss.cell_size == self.net.cell_size,
+                f"SSNLoss cell_size {self.loss.cell_size} differs from the SSN's {self.net.cell_size}",
+            )
+        return self.loss(out["assoc"], batch["labels"])
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        losses = self._losses(batch)
+        batch_size = next(iter(batch.values())).shape[0]
+        for key, value in losses.items():
+            self.log(f"train/{key}", float(value) if key == "n_patches" else value, prog_bar=key == "total", batch_size=batch_size)
+        return losses["total"]
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _score(self, batch: dict[str, list[Any]], metrics: SuperpixelMetrics) -> list[np.ndarray]:
+        out = []
+        for image, labels in zip(batch["image"], batch["labels"]):
+            superpixels = self.net.superpixels(image.cpu().numpy(), n_segments=self.hparams.val_n_segments)
+            metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
+            out.append(superpixels)
+        return out
+
+    def validation_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
+        return {"superpixels": self._score(batch, self.val_metrics)}
+
+    def test_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
+        return {"superpixels": self._score(batch, self.test_metrics)}
+
+    def _log_metrics(self, stage: str, metrics: SuperpixelMetrics) -> None:
+        values = metrics.compute()  # synced over DDP ranks by torchmetrics
+        self.log_dict({f"{stage}/{k}": v.float() for k, v in values.items()}, sync_dist=False)
+        metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val", self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test", self.test_metrics)
+
+    # ------------------------------------------------------------------ optimisation
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.trainable_parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval}}
+
+    def trainable_parameters(self) -> Iterable[nn.Parameter]:
+        return (p for p in self.parameters() if p.requires_grad)

@@ -1,0 +1,141 @@
+"""Training: fast_dev_run of every experiment, resume equivalence, DDP on CPU, multirun, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from pcnet.data.synthetic import synthetic_image
+from pcnet.io import write_image, write_label_map
+from pcnet.train import train
+
+CONF = Path(__file__).resolve().parents[1] / "src" / "pcnet" / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+#: small crops for every model so that a step takes well under a second
+FAST = {
+    "pcnet": ["data.patch_size=64", "data.global_size=96"],
+    "scn": ["data.patch_size=64"],
+    "ssn": ["data.patch_size=40"],
+}
+
+
+def write_pair(image_path: Path, label_path: Path, seed: int) -> None:
+    image, labels = synthetic_image(96, 128, n_regions=6, n_lines=1, seed=seed)
+    write_image(image_path, image)
+    write_label_map(label_path, labels + 1)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory) -> dict[str, Path]:
+    """Tiny datasets in the public layouts the experiments read."""
+    root = tmp_path_factory.mktemp("datasets")
+    face, mapillary, bsds = root / "face_human", root / "mapillary", root / "bsds500"
+    for split_index, split in enumerate(("train", "val", "test")):
+        for i in range(2):
+            seed = 10 * split_index + i
+            write_pair(face / split / f"f{i}.jpg", face / split / f"f{i}_label.png", seed)
+            long = {"train": "training", "val": "validation", "test": "testing"}[split]
+            write_pair(mapillary / long / "images" / f"m{i}.jpg", mapillary / long / "labels" / f"m{i}.png", seed)
+            write_pair(bsds / "images" / split / f"{i}.jpg", bsds / "gt" / split / f"{i}_0.png", seed)
+    return {"face_human": face, "mapillary": mapillary, "bsds500": bsds}
+
+
+def compose_train(overrides: list[str], output_dir: Path) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.extras.print_config = False
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def model_of(experiment: str) -> str:
+    return experiment.split("_")[0] if experiment.split("_")[0] in ("scn", "ssn") else "pcnet"
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
+    dataset = next((name for name in layouts if name in experiment), None)
+    overrides = [f"experiment={experiment}", "debug=fdr", "data.batch_size=2", *FAST[model_of(experiment)]]
+    if dataset:
+        overrides.append(f"data.root={layouts[dataset]}")
+    else:
+        overrides += ["data.synthetic.train.height=128", "data.synthetic.train.width=128", "data.synthetic.val.length=1"]
+    cfg = compose_train(overrides, tmp_path)
+    assert cfg.model.name == model_of(experiment)
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/total"])
+    assert 0.0 <= metrics["val/asa"] <= 1.0 and metrics["val/n_superpixels"] >= 1
+
+
+def short_run(tmp_path: Path, epochs: int, ckpt: Path | None = None) -> Path:
+    overrides = [
+        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0",
+        "data.synthetic.train.length=4", "data.synthetic.train.height=128", "data.synthetic.train.width=128",
+        "data.synthetic.val.length=1", "data.synthetic.val.height=64", "data.synthetic.val.width=64",
+        f"trainer.max_epochs={epochs}", "logger=csv", "callbacks.overlays=null",
+    ]
+    if ckpt:
+        overrides.append(f"ckpt_path={ckpt}")
+    train(compose_train(overrides, tmp_path))
+    return tmp_path / "checkpoints" / "last.ckpt"
+
+
+def test_resume_reaches_the_same_weights(tmp_path):
+    straight = torch.load(short_run(tmp_path / "straight", 2), weights_only=False)
+    half = short_run(tmp_path / "first", 1)
+    resumed = torch.load(short_run(tmp_path / "second", 2, ckpt=half), weights_only=False)
+    assert straight["global_step"] == resumed["global_step"] == 4
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][key]), key
+
+
+def test_ddp_cpu_two_processes(tmp_path):
+    cfg = compose_train(
+        ["experiment=synthetic", "trainer=ddp_cpu", "debug=fdr", *FAST["pcnet"], "data.batch_size=2",
+         "data.synthetic.train.height=128", "data.synthetic.train.width=128", "data.synthetic.val.length=2"],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    assert np.isfinite(metrics["train/total"])
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PCNET_")}
+    return subprocess.run([sys.executable, "-m", "pcnet.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_multirun_two_combinations(tmp_path):
+    proc = run_cli(
+        "-m", "experiment=synthetic", "debug=fdr", *FAST["pcnet"], "data.batch_size=2", "data.synthetic.val.length=1",
+        "data.synthetic.train.height=128", "data.synthetic.train.width=128",
+        "loss.alpha=0.05,0.1", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1"]
+
+
+def test_missing_dataset_stops_at_once_with_one_line(tmp_path):
+    proc = run_cli("experiment=face_human", f"paths.log_dir={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "data.root" in lines[-1], proc.stderr[-2000:]
+
+
+def test_model_and_loss_must_match(tmp_path):
+    cfg = compose_train(["experiment=synthetic", "loss=scn", "debug=fdr"], tmp_path)
+    with pytest.raises(ValueError, match="model 'pcnet' is trained with PCNetLoss"):
+        train(cfg)
