@@ -224,3 +224,27 @@ def test_find_boundaries_matches_skimage_thick():
     rng = np.random.default_rng(1)
     lab = rng.integers(0, 4, size=(15, 12))
     assert np.array_equal(find_boundaries(lab), sk_find(lab, connectivity=1, mode="thick"))
+
+
+def test_neighbor_sq_distances_match_direct_computation():
+    from pcnet.ops import neighbor_sq_distances
+
+    torch.manual_seed(0)
+    f = torch.randn(2, 3, 7, 9, dtype=torch.float64)
+    centres = torch.randn(2, 3, 3, 3, dtype=torch.float64)
+    d = neighbor_sq_distances(f, centres, 3)
+    nb = pixel_neighbor_cells(7, 9, 3)  # 9 x H x W global cell ids
+    flat = centres.flatten(2)  # B x C x cells
+    gathered = flat[:, :, nb.clamp(min=0)]  # B x C x 9 x H x W
+    expected = (f[:, :, None] - gathered).pow(2).sum(1).masked_fill(nb[None] < 0, float("inf"))
+    assert torch.allclose(d, expected, atol=1e-9)
+
+
+def test_soft_slic_recovers_flat_regions():
+    from pcnet.ops import soft_slic
+
+    f = torch.zeros(1, 1, 8, 8)
+    f[..., 4:] = 10.0
+    q, c = soft_slic(f, cell_size=4, n_iter=3)
+    assert torch.allclose(q.sum(1), torch.ones(1, 8, 8))
+    assert torch.allclose(c.flatten(), torch.tensor([0.0, 10.0, 0.0, 10.0]), atol=1e-4)

@@ -4,6 +4,7 @@ peer measured in the same run.
 Suites:
   ops         hard labels + connectivity on 1-20 MP label maps vs skimage's connectivity step
   complexity  parameters, FLOPs and CPU latency of PCNet vs SCN vs SSN at equal output sizes
+  train       seconds per training iteration and data-loading share, PCNet vs SCN
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     cx.add_argument("--repeat", type=int, default=3, help="timed runs per model and size (median)")
     cx.add_argument("--models", nargs="+", default=["pcnet", "scn", "ssn"])
     cx.add_argument("--csv", type=Path, default=Path("logs/benchmark/complexity.csv"))
+    tr = sub.add_parser("train", help="training step time and data-loading share")
+    tr.add_argument("--steps", type=int, default=10, help="timed iterations per model")
+    tr.add_argument("--warmup", type=int, default=2)
+    tr.add_argument("--batch-size", type=int, default=8)
+    tr.add_argument("--workers", type=int, default=2)
+    tr.add_argument("--image-size", type=int, default=1024, help="side of the synthetic training images")
+    tr.add_argument("--csv", type=Path, default=Path("logs/benchmark/train.csv"))
     args = parser.parse_args(argv)
     if args.suite == "ops":
         from pcnet.bench.ops import bench_ops
@@ -33,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
         from pcnet.bench.complexity import bench_complexity
 
         bench_complexity(args.sizes, args.repeat, args.csv, tuple(args.models))
+    elif args.suite == "train":
+        from pcnet.bench.train import bench_train
+
+        bench_train(args.steps, args.warmup, args.batch_size, args.workers, args.image_size, args.csv)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ def two_class_windows(
     ids, classes = compact_labels(labels, ignore_index)
     hot = one_hot(ids, classes.shape[1], torch.float32)
     indicators = torch.cat([hot, (ids < 0)[:, None].float()], dim=1)  # classes, then ignored
-    counts = F.avg_pool2d(indicators, patch_size, stride=1, divisor_override=1)
+    # window sums as a separable box filter: rows then columns
+    counts = F.avg_pool2d(indicators, (patch_size, 1), stride=1, divisor_override=1)
+    counts = F.avg_pool2d(counts, (1, patch_size), stride=1, divisor_override=1)
     n_classes = (counts[:, :-1] > 0).sum(dim=1)
     return (n_classes == 2) & (counts[:, -1] == 0)
 

@@ -50,7 +50,8 @@ def boundary_band(labels: torch.Tensor, band_size: int = 16, ignore_index: int =
     edges = _thick_boundaries(labels, ignore_index)[:, None].float()
     before, after = band_size // 2, (band_size - 1) // 2
     padded = F.pad(edges, (before, after, before, after))
-    return F.max_pool2d(padded, band_size, stride=1)
+    # a square max filter is separable: rows then columns, 2k instead of k² comparisons per pixel
+    return F.max_pool2d(F.max_pool2d(padded, (band_size, 1), stride=1), (1, band_size), stride=1)
 
 
 def sr_loss(pred: torch.Tensor, target: torch.Tensor, band: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
 
-from pcnet.ops.association import Pool, Unpool, expand_neighbor, pool, reconstruct, unpool
+from pcnet.ops.association import Pool, Unpool, from_cells, neighbor_cells, pool, reconstruct, to_cells, unpool
 from pcnet.ops.boundaries import find_boundaries
 from pcnet.ops.color import rgb_to_lab
 from pcnet.ops.connectivity import connected_components, enforce_connectivity
@@ -27,16 +27,18 @@ __all__ = [
     "cell_size_for",
     "connected_components",
     "enforce_connectivity",
-    "expand_neighbor",
+    "from_cells",
     "find_boundaries",
     "grid_shape",
     "hard_labels",
     "n_segments_for",
+    "neighbor_cells",
     "neighbor_sq_distances",
     "pixel_neighbor_cells",
     "pool",
     "reconstruct",
     "rgb_to_lab",
     "soft_slic",
+    "to_cells",
     "unpool",
 ]

@@ -3,7 +3,9 @@
 An association map ``Q`` of shape ``(B, 9, H, W)`` gives, for every pixel, a weight for each of the
 9 cells around its own (channel order :data:`~pcnet.ops.grid.NEIGHBOR_OFFSETS`). Both operations
 run in O(9·C·H·W) time and memory with sum-pooling and shifts on the cell grid; no dense
-pixels × superpixels matrix is ever built. Weight given to a neighbour outside the grid is dropped.
+pixels × superpixels matrix is ever built: the image is viewed as cells of S×S pixels and every
+cell does one small matrix product with its 9 neighbours. Weight given to a neighbour outside the
+grid is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch import nn
 from pcnet._checks import check, check_shape
 from pcnet.ops.grid import NEIGHBOR_OFFSETS, grid_shape
 
-__all__ = ["expand_neighbor", "pool", "unpool", "reconstruct", "Pool", "Unpool"]
+__all__ = ["from_cells", "neighbor_cells", "pool", "unpool", "reconstruct", "to_cells", "Pool", "Unpool"]
 
 
 def _check_pair(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> None:
@@ -35,34 +37,34 @@ def _shift(cells: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
 
 
-def _cell_sums(x: torch.Tensor, cell_size: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Sum of ``x`` (B, C, H, W) over every cell of the grid (partial border cells included)."""
-    height, width = x.shape[-2:]
-    gh, gw = grid
-    x = F.pad(x, (0, gw * cell_size - width, 0, gh * cell_size - height))
-    b, c = x.shape[:2]
-    return x.reshape(b, c, gh, cell_size, gw, cell_size).sum(dim=(3, 5))
+def to_cells(x: torch.Tensor, cell_size: int) -> torch.Tensor:
+    """View ``(B, C, H, W)`` as ``(B, C, gh, S, gw, S)``: pixel ``(i, j)`` of cell ``(y, x)``.
 
-
-def _expand_cells(cells: torch.Tensor, cell_size: int, height: int, width: int) -> torch.Tensor:
-    """Nearest upsampling of a cell map to pixels, cropped to H×W."""
-    up = cells.repeat_interleave(cell_size, dim=-2).repeat_interleave(cell_size, dim=-1)
-    return up[..., :height, :width]
-
-
-def expand_neighbor(cells: torch.Tensor, k: int, cell_size: int, height: int, width: int) -> torch.Tensor:
-    """For every pixel, the features of its ``k``-th neighbour cell: ``(B, C, H, W)``.
-
-    Zero where that neighbour lies outside the grid.
+    Partial border cells are padded with zeros (zero association: they contribute nothing).
     """
-    dy, dx = NEIGHBOR_OFFSETS[k]
-    return _expand_cells(_shift(cells, dy, dx), cell_size, height, width)
+    height, width = x.shape[-2:]
+    gh, gw = grid_shape(height, width, cell_size)
+    if (gh * cell_size, gw * cell_size) != (height, width):
+        x = F.pad(x, (0, gw * cell_size - width, 0, gh * cell_size - height))
+    return x.reshape(*x.shape[:2], gh, cell_size, gw, cell_size)
 
 
-def _cell_weights(assoc: torch.Tensor, cell_size: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Denominator of eq. 1: total association weight every cell receives, ``(B, 1, gh, gw)``."""
-    sums = _cell_sums(assoc, cell_size, grid)
-    return sum(_shift(sums[:, k : k + 1], -dy, -dx) for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS))
+def from_cells(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Inverse of :func:`to_cells`: ``(B, C, gh, S, gw, S)`` → ``(B, C, H, W)``."""
+    b, c, gh, s, gw, _ = x.shape
+    return x.reshape(b, c, gh * s, gw * s)[..., :height, :width]
+
+
+def neighbor_cells(cells: torch.Tensor) -> torch.Tensor:
+    """The 9 candidate cells of every cell: ``(B, C, gh, gw)`` → ``(B, 9, C, gh, gw)``, channel
+    ``k`` holding the cell at offset :data:`NEIGHBOR_OFFSETS` ``[k]`` (zero outside the grid)."""
+    return torch.stack([_shift(cells, dy, dx) for dy, dx in NEIGHBOR_OFFSETS], dim=1)
+
+
+def _gather_to_cells(per_cell: torch.Tensor) -> torch.Tensor:
+    """Sum ``(B, 9, C, gh, gw)`` contributions, computed at each pixel's own cell for its ``k``-th
+    neighbour, into the neighbour cells they belong to: ``(B, C, gh, gw)``."""
+    return sum(_shift(per_cell[:, k], -dy, -dx) for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS))
 
 
 def pool(
@@ -89,14 +91,11 @@ def pool(
                   [10.5000, 12.5000]]]])
     """
     _check_pair(features, assoc, cell_size)
-    height, width = features.shape[-2:]
-    grid = grid_shape(height, width, cell_size)
-    # pixels of cell c give weight to cell c + (dy, dx): move each cell's sums by that offset
-    num = sum(
-        _shift(_cell_sums(features * assoc[:, k : k + 1], cell_size, grid), -dy, -dx)
-        for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS)
-    )
-    den = _cell_weights(assoc, cell_size, grid)
+    q = to_cells(assoc, cell_size)
+    # one batched matrix product per cell: Σ_pixels f(p)·Q_k(p) for the 9 neighbours k at once
+    sums = torch.einsum("bcyixj,bkyixj->bkcyx", to_cells(features, cell_size), q)
+    num = _gather_to_cells(sums)
+    den = _gather_to_cells(q.sum(dim=(3, 5))[:, :, None])
     return num / (den + eps)
 
 
@@ -128,10 +127,9 @@ def unpool(cells: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Te
         f"cells {tuple(cells.shape)} must have batch {assoc.shape[0]} and grid {grid} "
         f"(an {height}×{width} image with cell_size={cell_size})",
     )
-    return sum(
-        expand_neighbor(cells, k, cell_size, height, width) * assoc[:, k : k + 1]
-        for k in range(len(NEIGHBOR_OFFSETS))
-    )
+    # per cell: (C × 9 neighbour features) @ (9 × S² pixel weights)
+    out = torch.einsum("bkcyx,bkyixj->bcyixj", neighbor_cells(cells), to_cells(assoc, cell_size))
+    return from_cells(out, height, width)
 
 
 def reconstruct(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Tensor:

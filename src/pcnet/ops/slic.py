@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 
 from pcnet._checks import check, check_shape
-from pcnet.ops.association import expand_neighbor, pool
-from pcnet.ops.grid import NEIGHBOR_OFFSETS, OWN_CELL, pixel_neighbor_cells
+from pcnet.ops.association import from_cells, neighbor_cells, pool, to_cells
+from pcnet.ops.grid import OWN_CELL, pixel_neighbor_cells
 
 __all__ = ["neighbor_sq_distances", "soft_slic"]
 
@@ -22,19 +22,20 @@ def neighbor_sq_distances(features: torch.Tensor, centres: torch.Tensor, cell_si
     """Squared distance of every pixel to its 9 candidate centres, ``(B, 9, H, W)``.
 
     Neighbours outside the grid get ``+inf`` (zero weight after a softmax of ``−distance``).
+    Memory is O((9 + C)·H·W); the distances come from one small matrix product per cell.
     """
     check_shape(features, ["B", "C", "H", "W"], "features")
     check_shape(centres, ["B", "C", "gh", "gw"], "centres")
     height, width = features.shape[-2:]
-    dist = torch.stack(
-        [
-            (features - expand_neighbor(centres, k, cell_size, height, width)).pow(2).sum(dim=1)
-            for k in range(len(NEIGHBOR_OFFSETS))
-        ],
-        dim=1,
-    )
+    # ‖f − s‖² = ‖f‖² − 2 f·s + ‖s‖², the cross term as one small matrix product per cell
+    candidates = neighbor_cells(centres)  # (B, 9, C, gh, gw)
+    cross = torch.einsum("bcyixj,bkcyx->bkyixj", to_cells(features, cell_size), candidates)
+    dist = from_cells(cross, height, width).mul(-2.0)
+    dist = dist + features.pow(2).sum(dim=1, keepdim=True)
+    own_norm = candidates.pow(2).sum(dim=2)  # (B, 9, gh, gw)
+    dist = dist + own_norm.repeat_interleave(cell_size, -2).repeat_interleave(cell_size, -1)[..., :height, :width]
     outside = pixel_neighbor_cells(height, width, cell_size, features.device) < 0
-    return dist.masked_fill(outside[None], float("inf"))
+    return dist.clamp_min(0.0).masked_fill(outside[None], float("inf"))
 
 
 def soft_slic(
