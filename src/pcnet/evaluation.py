@@ -8,6 +8,7 @@ prepared once. Every annotator of an image is one sample, as in the superpixel b
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,7 +141,9 @@ def evaluate(
     if workers == 1:
         results: Iterable[list[dict[str, Any]]] = map(_evaluate_sample, tasks)
         return [row for rows in tqdm(results, **bar) for row in rows]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_limit_threads) as pool:
+    # spawn, not fork: forking a process that already runs OpenMP/OpenCV threads can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads) as pool:
         return [row for rows in tqdm(pool.map(_evaluate_sample, tasks), **bar) for row in rows]
 
 

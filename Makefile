@@ -1,0 +1,31 @@
+# pcnet — `make help` lists the targets.
+PYTHON ?= python
+BSDS500 ?= ../shared/data/bsds500
+# the OpenCV contrib build pinned in pyproject.toml (one source of truth)
+OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-full evaluate demo benchmark-ops
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+install: ## install pcnet (editable) with test tools; the OpenCV contrib build goes in last so cv2.ximgproc exists
+	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m pip install --no-deps --force-reinstall "$(OPENCV_CONTRIB)"
+	$(PYTHON) -c "import cv2; assert hasattr(cv2, 'ximgproc'), 'cv2.ximgproc is missing after install'; print('cv2', cv2.__version__, 'with ximgproc')"
+
+test: ## fast test suite (what CI runs)
+	$(PYTHON) -m pytest -m "not slow" -n 2
+
+test-full: ## every test, the slow ones (BSDS500 sweeps, large images) included
+	$(PYTHON) -m pytest -n 2
+
+demo: ## superpixels + scores on an embedded synthetic image -> pcnet_demo/
+	$(PYTHON) -m pcnet.demo
+
+evaluate: ## benchmark the classical methods on BSDS500 test at K = 200..1200 (BSDS500=path)
+	$(PYTHON) -m pcnet.evaluate data.root=$(BSDS500) method=[slic,slico,lsc,seeds]
+
+benchmark-ops: ## hard labels + connectivity speed on 1-20 MP label maps
+	$(PYTHON) -m pcnet.benchmark ops
