@@ -147,3 +147,31 @@ def test_scn_logits_are_the_association_before_softmax():
     x = torch.rand(1, 3, 40, 36)
     with torch.no_grad():
         assert torch.allclose(torch.softmax(model.association_logits(x), 1), model(x)["assoc"], atol=1e-6)
+
+
+def test_every_pcnet_parameter_learns_from_the_composite_loss_and_each_term_reaches_the_backbone():
+    from pcnet.losses import PCNetLoss
+
+    torch.manual_seed(0)
+    model = build("pcnet").train()
+    labels = torch.zeros(2, 64, 64, dtype=torch.long)
+    labels[:, :, 24:] = 1
+    labels[:, 40:, :] = 2
+    target = {"labels": labels, "image": torch.rand(2, 3, 64, 64)}
+    loss_fn = PCNetLoss(cell_size=16)
+
+    def terms() -> dict:
+        glob = model(torch.rand(2, 3, 16, 16), return_sr=True)
+        local = model(torch.rand(2, 3, 16, 16), return_sr=True)
+        return loss_fn(glob, target, local, target, generator=torch.Generator().manual_seed(0))
+
+    model.zero_grad()
+    terms()["total"].backward()
+    silent = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not silent, silent
+    first_conv = model.backbone.encoder[0][0][0].weight
+    for term in ("sp_global", "sr_global", "sp_local", "sr_local", "discriminative"):
+        model.zero_grad()
+        terms()[term].backward()
+        assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0, term
+        assert model.sr_head.weight.grad is None or term.startswith("sr") or not model.sr_head.weight.grad.abs().sum() > 0

@@ -44,7 +44,7 @@ def test_wheel_ships_configs(tmp_path):
     assert shipped and shipped <= names
 
 
-@pytest.mark.parametrize("script", ["pcnet-demo", "pcnet-evaluate"])
+@pytest.mark.parametrize("script", ["pcnet-demo", "pcnet-evaluate", "pcnet-train", "pcnet-predict", "pcnet-export", "pcnet-benchmark"])
 def test_console_scripts_declared(script):
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     module, func = scripts[script].split(":")

@@ -17,12 +17,14 @@ import numpy as np
 
 from pcnet._checks import check, check_finite, describe
 from pcnet.baselines.classical import CLASSICAL_METHODS, Method
+from pcnet.inference import LEARNED_METHODS
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.ops.connectivity import enforce_connectivity
 
 __all__ = ["available_methods", "method_options", "register_method", "superpixels"]
 
 _METHODS: dict[str, Method] = dict(CLASSICAL_METHODS)
+_METHODS.update(LEARNED_METHODS)
 
 
 def register_method(name: str, *, overwrite: bool = False) -> Callable[[Method], Method]:
@@ -99,7 +101,8 @@ def superpixels(
         n_segments: requested number of superpixels, ``1 <= n_segments <= H·W``. The number K
             actually produced differs; measure it as ``labels.max() + 1``.
         method: a name from :func:`available_methods` (classical: ``slic`` (skimage, compactness
-            10), ``slico``, ``slic_cv``, ``lsc``, ``seeds``, ``felzenszwalb``, ``watershed``, ``grid``).
+            10), ``slico``, ``slic_cv``, ``lsc``, ``seeds``, ``felzenszwalb``, ``watershed``, ``grid``;
+            learned: ``pcnet``, ``scn``, ``ssn`` with options ``checkpoint``, ``device``, ``tile``).
         min_size_fraction: after the method, every label is split into its 4-connected components
             and components smaller than this fraction of ``H·W / n_segments`` are merged into a
             neighbour (SCN uses 0.06); ``0`` only splits and renumbers.
@@ -148,4 +151,6 @@ def superpixels(
         labels.shape == (height, width),
         f"method {method!r} returned labels of {describe(labels)}; expected shape ({height}, {width})",
     )
+    if getattr(fn, "connected", False) and min_size_fraction == 0:
+        return labels  # learned methods already enforce connectivity (SCN's 0.06 merge)
     return enforce_connectivity(labels, min_size_fraction, n_segments=int(n_segments))

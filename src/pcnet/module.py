@@ -131,6 +131,12 @@ class SuperpixelModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test", self.test_metrics)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record how to rebuild the network, so inference can load the checkpoint alone."""
+        config = getattr(self.net, "build_config", None)
+        if config is not None:
+            checkpoint["pcnet_model"] = {"name": self.net.model_name, "config": dict(config)}
+
     # ------------------------------------------------------------------ optimisation
 
     def configure_optimizers(self) -> Any:

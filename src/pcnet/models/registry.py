@@ -35,9 +35,13 @@ def list_models() -> list[str]:
 def build(name: str, **kwargs: Any) -> nn.Module:
     """Instantiate a registered model with its constructor arguments.
 
+    The arguments are kept as ``model.build_config`` so that model files can rebuild it.
+
     Example:
         >>> build("pcnet").model_name
         'pcnet'
     """
     check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
-    return _MODELS[name](**kwargs)
+    model = _MODELS[name](**kwargs)
+    model.build_config = {key: list(v) if isinstance(v, tuple) else v for key, v in kwargs.items()}
+    return model

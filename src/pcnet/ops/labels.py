@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from pcnet._checks import check, check_shape
-from pcnet.ops.grid import NEIGHBOR_OFFSETS, OWN_CELL, cell_index_map, grid_shape
+from pcnet.ops.grid import NEIGHBOR_OFFSETS, OWN_CELL, grid_shape
 
 __all__ = ["hard_labels"]
 
@@ -14,18 +14,26 @@ __all__ = ["hard_labels"]
 _TIE_ORDER = [OWN_CELL] + [k for k in range(len(NEIGHBOR_OFFSETS)) if k != OWN_CELL]
 
 
-def hard_labels(assoc: torch.Tensor, cell_size: int) -> torch.Tensor:
+def hard_labels(
+    assoc: torch.Tensor,
+    cell_size: int,
+    origin: tuple[int, int] = (0, 0),
+    image_size: tuple[int, int] | None = None,
+) -> torch.Tensor:
     """Global cell id of the most associated cell for every pixel.
 
     Neighbours outside the grid are never chosen. Ties are broken deterministically: the pixel's
     own cell first, then the others in :data:`~pcnet.ops.grid.NEIGHBOR_OFFSETS` order.
 
     Args:
-        assoc: association ``(B, 9, H, W)`` (probabilities or logits; only the order matters).
+        assoc: association ``(B, 9, h, w)`` (probabilities or logits; only the order matters).
         cell_size: grid cell size ``S``.
+        origin: ``(row, col)`` of ``assoc``'s first pixel when it is a tile of a larger image;
+            ids then refer to the whole image's grid, so tiles agree with each other.
+        image_size: ``(H, W)`` of that whole image (default: the tile itself).
 
     Returns:
-        ``(B, H, W)`` int64 cell ids in ``[0, ceil(H/S)·ceil(W/S))``. The ids are not yet
+        ``(B, h, w)`` int64 cell ids in ``[0, ceil(H/S)·ceil(W/S))``. The ids are not yet
         connected superpixels: run :func:`~pcnet.ops.connectivity.enforce_connectivity` for that.
 
     Example:
@@ -37,25 +45,31 @@ def hard_labels(assoc: torch.Tensor, cell_size: int) -> torch.Tensor:
     check_shape(assoc, ["B", 9, "H", "W"], "assoc")
     check(int(cell_size) >= 1, f"cell_size must be a positive integer; got {cell_size}")
     height, width = assoc.shape[-2:]
-    grid_h, grid_w = grid_shape(height, width, cell_size)
+    top, left = origin
+    full_h, full_w = image_size or (height, width)
+    check(
+        0 <= top and 0 <= left and top + height <= full_h and left + width <= full_w,
+        f"a {height}×{width} tile at {origin} does not fit in an image of {full_h}×{full_w}",
+    )
+    grid_h, grid_w = grid_shape(full_h, full_w, cell_size)
     device = assoc.device
     scores = assoc.detach()[:, _TIE_ORDER]
     # neighbours beyond the grid border: only pixels of the outer cell rows/columns have them
-    last_row, last_col = (grid_h - 1) * cell_size, (grid_w - 1) * cell_size
+    rows = torch.arange(top, top + height, device=device)[:, None] // cell_size
+    cols = torch.arange(left, left + width, device=device)[None, :] // cell_size
+    first_row, last_row = rows[:, 0] == 0, rows[:, 0] == grid_h - 1
+    first_col, last_col = cols[0] == 0, cols[0] == grid_w - 1
     for channel, k in enumerate(_TIE_ORDER):
         dy, dx = NEIGHBOR_OFFSETS[k]
         view = scores[:, channel]
-        if dy < 0:
-            view[:, :cell_size] = float("-inf")
-        if dy > 0:
-            view[:, last_row:] = float("-inf")
-        if dx < 0:
-            view[:, :, :cell_size] = float("-inf")
-        if dx > 0:
-            view[:, :, last_col:] = float("-inf")
+        for outside in (first_row if dy < 0 else None, last_row if dy > 0 else None):
+            if outside is not None and bool(outside.any()):
+                view[:, outside] = float("-inf")
+        for outside in (first_col if dx < 0 else None, last_col if dx > 0 else None):
+            if outside is not None and bool(outside.any()):
+                view[:, :, outside] = float("-inf")
     # the chosen cell is the own cell moved by (dy, dx): id + dy·grid_w + dx
-    delta = torch.tensor([dy * grid_w + dx for dy, dx in (NEIGHBOR_OFFSETS[k] for k in _TIE_ORDER)])
+    delta = torch.tensor([dy * grid_w + dx for dy, dx in (NEIGHBOR_OFFSETS[k] for k in _TIE_ORDER)], device=device)
     choice = scores.max(dim=1).indices  # first maximum on ties, like argmax
     del scores
-    own = cell_index_map(height, width, cell_size, device)
-    return own + delta.to(device)[choice]
+    return rows * grid_w + cols + delta[choice]

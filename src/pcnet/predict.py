@@ -1,0 +1,61 @@
+"""``python -m pcnet.predict``: superpixels for a file, a folder or a glob of images (Hydra CLI).
+
+    python -m pcnet.predict input=photos/ output=superpixels/ method=pcnet checkpoint=pcnet.pt
+    python -m pcnet.predict input="scans/*.tif" output=out/ method=slico n_segments=2000
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from pcnet._cli import run_cli
+from pcnet.evaluation import write_csv
+from pcnet.prediction import find_inputs, predict_files, prepare_output
+
+
+def segmenter(cfg: DictConfig) -> Any:
+    """``segment(rgb, n_segments)`` for the configured method (weights loaded once)."""
+    from pcnet.api import _lookup, superpixels
+    from pcnet.inference import LEARNED_METHODS, load_segmenter
+
+    options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
+    _lookup(cfg.method)  # unknown method: fail before reading any image
+    if cfg.method in LEARNED_METHODS:
+        loaded = load_segmenter(cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options)
+        return loaded.superpixels
+
+    def classical(rgb: np.ndarray, n_segments: int | None) -> np.ndarray:
+        n = n_segments or max(1, round(rgb.shape[0] * rgb.shape[1] / 256))
+        return superpixels(rgb, n, method=cfg.method, **options)
+
+    return classical
+
+
+def run(cfg: DictConfig) -> int:
+    inputs = find_inputs(cfg.input)
+    output = prepare_output(cfg.output, inputs, bool(cfg.write_next_to_inputs))
+    result = predict_files(inputs, output, segmenter(cfg), cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
+    write_csv(output / "summary.csv", result.rows)
+    done = sum(r["status"] == "ok" for r in result.rows)
+    skipped = sum(r["status"].startswith("skipped") for r in result.rows)
+    print(f"{done} predicted, {skipped} skipped (already done), {len(result.failures)} failed -> {output}")
+    for failure in result.failures:
+        print(f"failed: {failure['file']}: {failure['error']}", file=sys.stderr)
+    return 1 if result.failures else 0
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    code = run_cli(run, cfg)
+    if code:
+        raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Batch prediction: superpixels for many images, written safely.
+
+* Outputs are written atomically (temporary file + rename) and the label map last, so an image
+  whose label map exists is complete: a rerun skips it (unless ``overwrite``) and an interrupted
+  run leaves no partial file.
+* An unreadable or non-image input is reported by name and skipped; the run goes on.
+* Inputs are never written over, and outputs go next to them only when asked.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from pcnet._checks import check
+from pcnet._cli import USER_ERRORS
+from pcnet.io import read_image, write_image, write_label_map
+from pcnet.viz import draw_boundaries, mean_color
+
+__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "predict_files", "prepare_output"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
+Segment = Callable[[np.ndarray, int | None], np.ndarray]
+
+
+def find_inputs(spec: str | os.PathLike) -> list[Path]:
+    """Image files named by a file, a folder (its image files, sorted) or a glob pattern."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        check(bool(files), f"input={path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        return files
+    matches = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
+    if not matches and not glob.has_magic(str(path)):
+        raise FileNotFoundError(f"input={path}: no such file or folder")
+    check(bool(matches), f"input={path}: the pattern matches no file")
+    return matches
+
+
+def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_inputs: bool = False) -> Path:
+    """Create and check the output folder: writable, and not an input folder unless allowed."""
+    out = Path(output).expanduser()
+    folders = {p.resolve().parent for p in inputs}
+    check(
+        next_to_inputs or out.resolve() not in folders,
+        f"output={out} is the folder of the input images; choose another folder "
+        "(or pass write_next_to_inputs=true to write beside them)",
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".pcnet_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise PermissionError(f"output={out} is not writable: {err.strerror or err}") from None
+    stems = [p.stem for p in inputs]
+    duplicates = sorted({s for s in stems if stems.count(s) > 1})
+    check(not duplicates, f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately")
+    return out
+
+
+@dataclass
+class PredictionResult:
+    """What happened to each input."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def predict_files(
+    inputs: Sequence[Path],
+    output: Path,
+    segment: Segment,
+    n_segments: int | None = None,
+    mean: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PredictionResult:
+    """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``."""
+    result = PredictionResult()
+    for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
+        row: dict[str, Any] = {"file": str(path), "height": "", "width": "", "n_superpixels": "", "seconds": "", "peak_rss_mb": "", "status": "", "error": ""}
+        labels_path = output / f"{path.stem}_labels.png"
+        if not overwrite and (labels_path.exists() or labels_path.with_suffix(".npy").exists()):
+            result.rows.append({**row, "status": "skipped (done)"})
+            continue
+        try:
+            image = read_image(path)
+            start = time.perf_counter()
+            labels = segment(image, n_segments)
+            seconds = time.perf_counter() - start
+            rgb = image if image.ndim == 3 and image.shape[2] == 3 else None
+            overlay = draw_boundaries(image if rgb is None else rgb, labels)
+            write_image(output / f"{path.stem}_overlay.png", overlay)
+            if mean:
+                write_image(output / f"{path.stem}_mean.png", mean_color(image, labels))
+            write_label_map(labels_path, labels)  # last: its presence marks the image as done
+        except USER_ERRORS as err:
+            result.rows.append({**row, "status": "failed", "error": str(err)})
+            continue
+        result.rows.append(
+            {
+                **row,
+                "height": labels.shape[0],
+                "width": labels.shape[1],
+                "n_superpixels": int(labels.max()) + 1,
+                "seconds": round(seconds, 3),
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "status": "ok",
+            }
+        )
+    return result

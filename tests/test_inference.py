@@ -1,0 +1,138 @@
+"""Inference: model files, tiled == untiled, the learned API methods, and the predict CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pcnet
+from pcnet.data.synthetic import synthetic_image
+from pcnet.inference import Segmenter, load_model, save_model, tiles
+from pcnet.io import atomic_path, read_label_map, write_image
+from pcnet.models import build
+from pcnet.ops import connected_components
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    return save_model(tmp_path_factory.mktemp("weights") / "pcnet.pt", build("pcnet"), {"note": "random weights"})
+
+
+def is_superpixel_map(labels: np.ndarray, shape: tuple[int, int]) -> bool:
+    k = int(labels.max()) + 1
+    return labels.shape == shape and labels.dtype == np.int32 and connected_components(labels).max() + 1 == k
+
+
+def test_model_file_round_trip(model_file):
+    model = load_model(model_file)
+    assert model.model_name == "pcnet" and not model.training
+    payload = torch.load(model_file, weights_only=True)
+    assert payload["meta"] == {"note": "random weights"}
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    assert model_file.stat().st_size < 20e6
+
+
+def test_lightning_checkpoint_loads(tmp_path):
+    net = build("scn", channels=[8, 16, 32, 64, 128])
+    ckpt = tmp_path / "last.ckpt"
+    torch.save({"pcnet_model": {"name": "scn", "config": net.build_config}, "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, ckpt)
+    loaded = load_model(ckpt)
+    assert loaded.model_name == "scn" and all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values()))
+
+
+def test_bad_checkpoints(tmp_path, model_file):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        load_model(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(model_file.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        load_model(corrupt)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(ValueError, match="not a pcnet model file"):
+        load_model(other)
+    with pytest.raises(ValueError, match="holds a 'pcnet' model, not 'scn'"):
+        load_model(model_file, expect="scn")
+
+
+def test_tiles_cover_the_image_once():
+    for length, tile, halo in ((100, 48, 16), (2048, 256, 64), (17, 256, 64)):
+        cores = [(c0, c1) for _, _, c0, c1 in tiles(length, tile, halo, 16)]
+        assert cores[0][0] == 0 and cores[-1][1] == length
+        assert all(a[1] == b[0] for a, b in zip(cores, cores[1:]))
+
+
+def test_tiled_equals_untiled_on_2048(model_file):
+    image, _ = synthetic_image(2048, 2048, seed=4)
+    segmenter = Segmenter(load_model(model_file), halo=64)
+    whole, _ = segmenter.cells(image, None, None)
+    tiled, _ = segmenter.cells(image, None, 128)  # 128-px input tiles: 16 tiles of 512² output
+    agreement = float((whole == tiled).mean())
+    assert agreement >= 0.999, agreement
+
+
+def test_learned_methods_through_the_api(model_file):
+    rng = np.random.default_rng(0)
+    for image in (rng.integers(0, 256, (61, 45, 3), np.uint8), rng.random((30, 41)), rng.integers(0, 256, (20, 26, 4), np.uint8)):
+        labels = pcnet.superpixels(image, 12, method="pcnet", checkpoint=model_file)
+        assert is_superpixel_map(labels, image.shape[:2])
+    with pytest.raises(ValueError, match="no trained pcnet checkpoint ships"):
+        pcnet.superpixels(np.zeros((32, 32, 3), np.uint8), 4, method="pcnet")
+    with pytest.raises(ValueError, match="not 'ssn'"):
+        pcnet.superpixels(np.zeros((32, 32, 3), np.uint8), 4, method="ssn", checkpoint=model_file)
+
+
+def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def predict(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pcnet.predict", *args, "progress=false", f"paths.log_dir={cwd / 'logs'}"],
+        cwd=cwd, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_predict_cli_skips_corrupt_files_and_resumes(tmp_path, model_file):
+    inputs = tmp_path / "in"
+    for i in range(2):
+        write_image(inputs / f"im{i}.png", synthetic_image(90, 70 + 7 * i, seed=i)[0])
+    (inputs / "broken.png").write_text("not an image")
+    (inputs / "empty.jpg").write_bytes(b"")
+    out = tmp_path / "out"
+    proc = predict(f"input={inputs}", f"output={out}", f"checkpoint={model_file}", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "broken.png" in proc.stderr and "empty.jpg" in proc.stderr
+    for i in range(2):
+        labels = read_label_map(out / f"im{i}_labels.png")
+        assert labels.shape == (90, 70 + 7 * i) and (out / f"im{i}_overlay.png").exists()
+    assert sorted(p.name for p in inputs.iterdir()) == ["broken.png", "empty.jpg", "im0.png", "im1.png"]
+    (out / "im1_labels.png").unlink()  # as if interrupted before im1 finished
+    again = predict(f"input={inputs}", f"output={out}", f"checkpoint={model_file}", cwd=tmp_path)
+    assert "1 predicted, 1 skipped" in again.stdout and (out / "im1_labels.png").exists()
+
+
+def test_predict_cli_refuses_to_write_into_the_input_folder(tmp_path):
+    write_image(tmp_path / "a.png", np.zeros((20, 20, 3), np.uint8))
+    proc = predict(f"input={tmp_path}", f"output={tmp_path}", "method=slico", cwd=tmp_path)
+    assert proc.returncode == 2 and "is the folder of the input images" in proc.stderr
+
+
+def test_predict_cli_large_image_with_small_tiles(tmp_path, model_file):
+    image, _ = synthetic_image(3000, 4000, n_regions=40, seed=9)
+    write_image(tmp_path / "big.jpg", image)
+    proc = predict(f"input={tmp_path / 'big.jpg'}", f"output={tmp_path / 'out'}", f"checkpoint={model_file}", "tile=192", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (written,) = [p for p in (tmp_path / "out").iterdir() if p.stem == "big_labels"]  # .png, or .npy if K >= 65536
+    assert is_superpixel_map(read_label_map(written).astype(np.int32), (3000, 4000))
