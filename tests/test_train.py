@@ -139,3 +139,28 @@ def test_model_and_loss_must_match(tmp_path):
     cfg = compose_train(["experiment=synthetic", "loss=scn", "debug=fdr"], tmp_path)
     with pytest.raises(ValueError, match="model 'pcnet' is trained with PCNetLoss"):
         train(cfg)
+
+
+def test_wandb_logger_runs_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    cfg = compose_train(["experiment=synthetic", "logger=wandb", "debug=limit", "trainer.max_epochs=1", *FAST["pcnet"],
+                         "data.batch_size=2", "data.synthetic.train.length=2", "data.synthetic.val.length=1"], tmp_path)
+    from pcnet._cli import instantiate
+
+    logger = instantiate(cfg.logger.wandb)
+    assert logger._offline
+    train(cfg)
+    assert any(tmp_path.rglob("offline-run-*"))
+
+
+def test_optuna_search_two_trials(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    proc = run_cli(
+        "-m", "experiment=synthetic", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler.n_startup_trials=2",
+        "debug=limit", "trainer.max_epochs=1", "data.synthetic.train.length=4", "data.synthetic.val.length=1", "data.batch_size=2",
+        "data.patch_size=choice(64,128)", "data.global_size=192", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Best value" in proc.stdout + proc.stderr
