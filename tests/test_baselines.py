@@ -104,7 +104,7 @@ def test_input_forms_agree(tmp_path, bsds_small):
         (np.zeros((8, 8)), 2.5, {}, "positive integer"),
         (np.zeros((8, 8)), True, {}, "positive integer"),
         (np.zeros((8, 8)), 65, {}, "exceeds the number of pixels"),
-        (np.zeros((8, 8)), 4, {"method": "nope"}, "available: felzenszwalb, grid, lsc, seeds, slic"),
+        (np.zeros((8, 8)), 4, {"method": "nope"}, "available: felzenszwalb, grid, lsc, pcnet, scn, seeds, slic"),
         (np.zeros((8, 8)), 4, {"compactnes": 3}, "valid options: compactness=10.0"),
         (np.zeros((8, 8)), 4, {"min_size_fraction": 1.5}, "min_size_fraction"),
         (np.zeros((8, 8), np.float64) + 2.0, 4, {}, "must lie in [0, 1]"),

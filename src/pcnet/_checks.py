@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["InputError", "check", "check_shape", "check_finite", "check_label_map", "describe"]
+__all__ = ["InputError", "check", "check_n_segments", "check_shape", "check_finite", "check_label_map", "describe"]
 
 
 class InputError(ValueError):
@@ -31,6 +31,22 @@ def check(condition: bool, message: str) -> None:
     """Raise :class:`InputError` (a ``ValueError``) with ``message`` when ``condition`` is false."""
     if not condition:
         raise InputError(message)
+
+
+def check_n_segments(n_segments: Any, n_pixels: int | None = None) -> int:
+    """A requested number of superpixels: a positive integer (bools and floats rejected), at most
+    the number of pixels when that is given. Returns it as ``int``."""
+    import numbers
+
+    check(
+        isinstance(n_segments, numbers.Integral) and not isinstance(n_segments, (bool, np.bool_)) and n_segments >= 1,
+        f"n_segments must be a positive integer; got {n_segments!r} ({type(n_segments).__name__})",
+    )
+    check(
+        n_pixels is None or n_segments <= n_pixels,
+        f"n_segments={n_segments} exceeds the number of pixels ({n_pixels}); ask for fewer superpixels",
+    )
+    return int(n_segments)
 
 
 def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pcnet._checks import check, check_finite, describe
+from pcnet._checks import check, check_finite, check_n_segments, describe
 from pcnet.baselines.classical import CLASSICAL_METHODS, Method
 from pcnet.inference import LEARNED_METHODS
 from pcnet.io import ImageLike, to_rgb_uint8
@@ -76,15 +76,6 @@ def method_options(method: str) -> dict[str, object]:
     return {p.name: p.default for p in params if p.kind is not p.VAR_KEYWORD}
 
 
-def _check_n_segments(n_segments: object) -> None:
-    check(
-        isinstance(n_segments, numbers.Integral)
-        and not isinstance(n_segments, (bool, np.bool_))
-        and n_segments >= 1,
-        f"n_segments must be a positive integer; got {n_segments!r} ({type(n_segments).__name__})",
-    )
-
-
 def superpixels(
     image: ImageLike,
     n_segments: int = 600,
@@ -129,7 +120,7 @@ def superpixels(
         f"unknown option(s) {unknown} for method {method!r}; valid options: "
         + (", ".join(f"{k}={v!r}" for k, v in valid.items()) or "none"),
     )
-    _check_n_segments(n_segments)
+    check_n_segments(n_segments)
     check(
         isinstance(min_size_fraction, numbers.Real) and 0.0 <= float(min_size_fraction) < 1.0,
         f"min_size_fraction must lie in [0, 1); got {min_size_fraction!r}",

@@ -5,6 +5,7 @@ Suites:
   ops         hard labels + connectivity on 1-20 MP label maps vs skimage's connectivity step
   complexity  parameters, FLOPs and CPU latency of PCNet vs SCN vs SSN at equal output sizes
   train       seconds per training iteration and data-loading share, PCNet vs SCN
+  speed       seconds and peak memory per image, 512² to 10000², every method in its own process
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--workers", type=int, default=2)
     tr.add_argument("--image-size", type=int, default=1024, help="side of the synthetic training images")
     tr.add_argument("--csv", type=Path, default=Path("logs/benchmark/train.csv"))
+    sp = sub.add_parser("speed", help="inference time and peak memory vs image size")
+    sp.add_argument("--methods", nargs="+", default=["pcnet", "scn", "ssn", "slico", "slic"])
+    sp.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
+    sp.add_argument("--checkpoint", nargs="*", default=[], help="method=path pairs (default: shipped weights, else random)")
+    sp.add_argument("--memory-gb", type=float, default=16.0, help="skip runs expected to need more")
+    sp.add_argument("--time-s", type=float, default=600.0, help="skip runs expected to take longer")
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--csv", type=Path, default=Path("logs/benchmark/speed.csv"))
     args = parser.parse_args(argv)
     if args.suite == "ops":
         from pcnet.bench.ops import bench_ops
@@ -45,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
         from pcnet.bench.train import bench_train
 
         bench_train(args.steps, args.warmup, args.batch_size, args.workers, args.image_size, args.csv)
+    elif args.suite == "speed":
+        from pcnet.bench.speed import bench_speed
+        from pcnet.inference import default_checkpoint
+
+        checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
+        checkpoints.update(dict(item.split("=", 1) for item in args.checkpoint))
+        bench_speed(tuple(args.methods), tuple(args.sizes), checkpoints, args.memory_gb, args.time_s, args.threads, args.csv)
 
 
 if __name__ == "__main__":

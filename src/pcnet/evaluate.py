@@ -19,7 +19,13 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from pcnet._checks import check
 from pcnet._cli import run_cli
 from pcnet.data.bsds500 import bsds500_samples
-from pcnet.evaluation import Setting, evaluate, prediction_settings, summarize, write_csv
+from pcnet.evaluation import (
+    Setting,
+    evaluate,
+    prediction_settings,
+    summarize,
+    write_csv,
+)
 from pcnet.plots import plot_curves
 
 log = logging.getLogger(__name__)

@@ -95,7 +95,9 @@ def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None]) -> list
     for setting in settings:
         start = time.perf_counter()
         if setting.pred_dir is None:
-            from pcnet.api import superpixels  # imported in the worker: registers every method
+            from pcnet.api import (
+                superpixels,  # imported in the worker: registers every method
+            )
 
             labels = superpixels(image, setting.n_segments, method=setting.method, **setting.options)
         else:

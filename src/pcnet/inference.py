@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pcnet._checks import check
+from pcnet._checks import check, check_n_segments
 from pcnet.io import ImageLike, atomic_path, to_rgb_uint8
 from pcnet.models import build, list_models
 from pcnet.models.base import SuperpixelModel, resize_image
@@ -158,10 +158,7 @@ class Segmenter:
         rgb = to_rgb_uint8(image)
         height, width = rgb.shape[:2]
         if n_segments is not None:
-            check(
-                isinstance(n_segments, (int, np.integer)) and not isinstance(n_segments, bool) and 0 < n_segments <= height * width,
-                f"n_segments must be an integer in [1, {height * width}] for a {height}×{width} image; got {n_segments!r}",
-            )
+            n_segments = check_n_segments(n_segments, height * width)
         cells, cell_size = self.cells(rgb, n_segments, self.tile if tile is None else tile)
         n_cells = n_segments_for(cell_size, *cells.shape)
         if cells.shape != (height, width):

@@ -163,7 +163,10 @@ def read_label_map(path: str | os.PathLike) -> np.ndarray:
         except ValueError as err:
             reason = f"expected comma-separated integers, one row per image row ({err})"
     elif suffix == ".png":
-        from PIL import Image, UnidentifiedImageError  # on first use: most runs read no PNG labels
+        from PIL import (  # on first use: most runs read no PNG labels
+            Image,
+            UnidentifiedImageError,
+        )
 
         try:
             with Image.open(path) as image:

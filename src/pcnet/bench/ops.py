@@ -44,7 +44,9 @@ def wobbly_association(
 
 
 def bench_ops(megapixels: list[float], repeat: int, csv_path: Path | None) -> list[dict[str, float]]:
-    from skimage.segmentation._slic import _enforce_label_connectivity_cython as skimage_connectivity
+    from skimage.segmentation._slic import (
+        _enforce_label_connectivity_cython as skimage_connectivity,
+    )
 
     torch.set_num_threads(2)
     rows = []

@@ -11,7 +11,12 @@ from torch.utils.data import DataLoader
 
 from pcnet._checks import check
 from pcnet.data.crops import CropSampler
-from pcnet.data.datasets import CropDataset, EpochSeededSampler, WholeImageDataset, collate_whole
+from pcnet.data.datasets import (
+    CropDataset,
+    EpochSeededSampler,
+    WholeImageDataset,
+    collate_whole,
+)
 from pcnet.data.sources import FileSource, ImageSource, SyntheticSource
 
 __all__ = ["SuperpixelDataModule"]

@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check, check_finite, describe
-from pcnet.io import ImageLike, to_rgb_uint8
-from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for
+from pcnet.io import ImageLike
 
 __all__ = ["SuperpixelModel", "check_image_batch", "pad_to_multiple", "resize_image"]
 
@@ -84,7 +83,6 @@ class SuperpixelModel(nn.Module):
         """``(H, W, 3)`` uint8 → ``(1, 3, H, W)`` float in [0, 1] on the model's device."""
         return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
 
-    @torch.no_grad()
     def superpixels(
         self, image: ImageLike, n_segments: int | None = None, min_size_fraction: float = 0.06
     ) -> np.ndarray:
@@ -101,22 +99,10 @@ class SuperpixelModel(nn.Module):
         Returns:
             ``(H, W)`` int32 labels 0..K-1, each superpixel 4-connected.
         """
-        rgb = to_rgb_uint8(image)
-        height, width = rgb.shape[:2]
-        if n_segments is not None:
-            check(
-                isinstance(n_segments, (int, np.integer)) and not isinstance(n_segments, bool) and 0 < n_segments <= height * width,
-                f"n_segments must be an integer in [1, {height * width}] for a {height}×{width} image; got {n_segments!r}",
-            )
-            n_segments = int(n_segments)
+        from pcnet.inference import Segmenter  # inference builds on the models
+
         was_training = self.training
-        self.eval()
         try:
-            assoc, cell_size = self.association(rgb, n_segments)
+            return Segmenter(self.eval(), tile=None, min_size_fraction=min_size_fraction).superpixels(image, n_segments)
         finally:
             self.train(was_training)
-        cells = hard_labels(assoc, cell_size)[0].cpu().numpy().astype(np.int32)
-        n_cells = n_segments_for(cell_size, *cells.shape)
-        if cells.shape != (height, width):
-            cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
-        return enforce_connectivity(cells, min_size_fraction, n_segments=n_cells)

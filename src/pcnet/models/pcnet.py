@@ -14,7 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check
-from pcnet.models.base import SuperpixelModel, check_image_batch, pad_to_multiple, resize_image
+from pcnet.models.base import (
+    SuperpixelModel,
+    check_image_batch,
+    pad_to_multiple,
+    resize_image,
+)
 from pcnet.models.blocks import EncoderDecoder, InputNormalize
 from pcnet.models.registry import register_model
 

@@ -7,7 +7,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from pcnet.models.base import SuperpixelModel, check_image_batch, pad_to_multiple, resize_image
+from pcnet.models.base import (
+    SuperpixelModel,
+    check_image_batch,
+    pad_to_multiple,
+    resize_image,
+)
 from pcnet.models.blocks import EncoderDecoder, InputNormalize
 from pcnet.models.registry import register_model
 

@@ -1,6 +1,15 @@
 """Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
 
-from pcnet.ops.association import Pool, Unpool, from_cells, neighbor_cells, pool, reconstruct, to_cells, unpool
+from pcnet.ops.association import (
+    Pool,
+    Unpool,
+    from_cells,
+    neighbor_cells,
+    pool,
+    reconstruct,
+    to_cells,
+    unpool,
+)
 from pcnet.ops.boundaries import find_boundaries
 from pcnet.ops.color import rgb_to_lab
 from pcnet.ops.connectivity import connected_components, enforce_connectivity

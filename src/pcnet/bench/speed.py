@@ -1,0 +1,125 @@
+"""Benchmark ``speed``: seconds and peak memory per image for PCNet, SCN, SSN, OpenCV SLICO and
+skimage SLIC at output sizes from 512² to 10000², each run in its own subprocess so that its peak
+RSS is its own. Runs that would exceed the memory or time budget are reported as skipped (from
+the measured growth of the smaller sizes), and a run that dies is reported, not crashed on.
+
+The image is a synthetic one (rendered at ≤ 2048² and resized up); K is about H·W/256 for every
+method (the learned models' native grid).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pcnet.bench.common import write_rows  # noqa: E402
+
+METHODS = ("pcnet", "scn", "ssn", "slico", "slic")
+SIZES = (512, 1024, 2048, 4096, 5000, 10000)
+#: rough peak bytes per output pixel, to skip runs that cannot fit (measured on the small sizes)
+BYTES_PER_PIXEL = {"pcnet": 60, "scn": 900, "ssn": 1500, "slico": 35, "slic": 120}
+
+
+def _image(side: int):
+    import cv2
+
+    from pcnet.data.synthetic import synthetic_image
+
+    base = min(side, 2048)
+    image, _ = synthetic_image(base, base, n_regions=max(24, side // 64), seed=0)
+    return image if base == side else cv2.resize(image, (side, side), interpolation=cv2.INTER_LINEAR)
+
+
+def worker(method: str, side: int, checkpoint: str | None, threads: int) -> dict[str, Any]:
+    """Runs in the subprocess: time one call of ``pcnet.superpixels`` (image creation excluded)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    import pcnet
+    from pcnet.inference import LEARNED_METHODS, Segmenter, load_segmenter
+    from pcnet.models import build
+
+    image = _image(side)
+    n = max(1, side * side // 256)
+    if method in LEARNED_METHODS:
+        segmenter = load_segmenter(checkpoint, method) if checkpoint else Segmenter(build(method).eval())
+        run = lambda: segmenter.superpixels(image, None if method != "ssn" else n)  # noqa: E731
+    else:
+        run = lambda: pcnet.superpixels(image, n, method=method)  # noqa: E731
+    start = time.perf_counter()
+    labels = run()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "k": int(labels.max()) + 1, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def bench_speed(
+    methods: tuple[str, ...], sizes: tuple[int, ...], checkpoints: dict[str, str], memory_gb: float, time_s: float,
+    threads: int, out: Path | None,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    print(f"{'method':>6} {'size':>7} {'MP':>6} {'seconds':>9} {'peak GB':>8} {'K':>9}  status")
+    for method in methods:
+        previous: dict[str, Any] | None = None
+        for side in sizes:
+            mp = side * side / 1e6
+            row: dict[str, Any] = {"method": method, "size": side, "megapixels": mp, "seconds": math.nan, "peak_rss_gb": math.nan, "k": 0}
+            need_gb = BYTES_PER_PIXEL[method] * side * side / 2**30
+            if previous and previous.get("peak_rss_gb") == previous.get("peak_rss_gb"):
+                need_gb = max(need_gb, previous["peak_rss_gb"] * side * side / previous["size"] ** 2 * 0.8)
+            guess_s = previous["seconds"] * side * side / previous["size"] ** 2 if previous and previous["status"] == "ok" else 0.0
+            if need_gb > memory_gb:
+                row["status"] = f"skipped: needs ~{need_gb:.0f} GB > {memory_gb:g} GB budget"
+            elif guess_s > time_s:
+                row["status"] = f"skipped: ~{guess_s:.0f} s > {time_s:g} s budget"
+            else:
+                cmd = [sys.executable, "-m", "pcnet.bench.speed", method, str(side), str(threads), checkpoints.get(method, "")]
+                try:
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_s * 1.5 + 120)
+                    if proc.returncode == 0:
+                        row.update(json.loads(proc.stdout.strip().splitlines()[-1]), status="ok")
+                    else:
+                        killed = proc.returncode in (-9, 137)
+                        row["status"] = "failed: killed (out of memory?)" if killed else f"failed: {proc.stderr.strip().splitlines()[-1][:120] if proc.stderr.strip() else proc.returncode}"
+                except subprocess.TimeoutExpired:
+                    row["status"] = f"failed: over {time_s * 1.5 + 120:.0f} s"
+            rows.append(row)
+            if row["status"] == "ok":
+                previous = row
+            print(f"{method:>6} {side:>6}² {mp:>6.1f} {row['seconds']:>9.2f} {row['peak_rss_gb']:>8.2f} {row['k']:>9}  {row['status']}")
+    base = {r["size"]: r["seconds"] for r in rows if r["method"] == "pcnet" and r["status"] == "ok"}
+    for r in rows:
+        r["ratio_to_pcnet"] = r["seconds"] / base[r["size"]] if r["size"] in base and r["status"] == "ok" else math.nan
+    if out:
+        print(f"wrote {write_rows(out, rows)}")
+        fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+        for method in methods:
+            pts = [(r["megapixels"], r["seconds"]) for r in rows if r["method"] == method and r["status"] == "ok"]
+            if pts:
+                ax.loglog(*zip(*pts), marker="o", label=method)
+        ax.set_xlabel("megapixels (output)")
+        ax.set_ylabel("seconds per image (CPU)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out.with_suffix(".png"))
+        plt.close(fig)
+        print(f"wrote {out.with_suffix('.png')}")
+    return rows
+
+
+if __name__ == "__main__":  # the subprocess of one measurement
+    method_, side_, threads_, checkpoint_ = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] or None
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads_))
+    print(json.dumps(worker(method_, side_, checkpoint_, threads_)))
