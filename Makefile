@@ -5,7 +5,7 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full evaluate demo benchmark-ops
+.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,18 @@ demo: ## superpixels + scores on an embedded synthetic image -> pcnet_demo/
 
 evaluate: ## benchmark the classical methods on BSDS500 test at K = 200..1200 (BSDS500=path)
 	$(PYTHON) -m pcnet.evaluate data.root=$(BSDS500) method=[slic,slico,lsc,seeds]
+
+train: ## the fast CPU training recipe on generated images (experiment=synthetic)
+	$(PYTHON) -m pcnet.train experiment=synthetic
+
+predict: ## superpixels for INPUT (file, folder or glob) into OUTPUT with METHOD (default pcnet)
+	$(PYTHON) -m pcnet.predict input=$(INPUT) output=$(OUTPUT) method=$(or $(METHOD),pcnet)
+
+benchmark: ## every speed benchmark: ops, complexity, train, speed (CSV + plots in logs/benchmark)
+	$(PYTHON) -m pcnet.benchmark ops --csv logs/benchmark/ops.csv
+	$(PYTHON) -m pcnet.benchmark complexity
+	$(PYTHON) -m pcnet.benchmark train
+	$(PYTHON) -m pcnet.benchmark speed
 
 benchmark-ops: ## hard labels + connectivity speed on 1-20 MP label maps
 	$(PYTHON) -m pcnet.benchmark ops

@@ -5,7 +5,8 @@
 """
 
 from pcnet.api import available_methods, method_options, register_method, superpixels
+from pcnet.inference import load_segmenter
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "available_methods", "method_options", "register_method", "superpixels"]
+__all__ = ["__version__", "available_methods", "load_segmenter", "method_options", "register_method", "superpixels"]
