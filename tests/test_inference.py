@@ -136,3 +136,22 @@ def test_predict_cli_large_image_with_small_tiles(tmp_path, model_file):
     assert proc.returncode == 0, proc.stderr
     (written,) = [p for p in (tmp_path / "out").iterdir() if p.stem == "big_labels"]  # .png, or .npy if K >= 65536
     assert is_superpixel_map(read_label_map(written).astype(np.int32), (3000, 4000))
+
+
+def test_export_cli_writes_a_small_model_file(tmp_path):
+    from pcnet.export import export
+
+    net = build("pcnet")
+    ckpt = tmp_path / "last.ckpt"
+    torch.save(
+        {"pcnet_model": {"name": "pcnet", "config": net.build_config}, "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+         "global_step": 40, "epoch": 4, "callbacks": {"ModelCheckpoint{'monitor': 'val/br'}": {"monitor": "val/br", "best_model_score": torch.tensor(0.8)}}},
+        ckpt,
+    )
+    out = export(ckpt, tmp_path / "pcnet.pt", extra=["dataset=synthetic"])
+    payload = torch.load(out, weights_only=True)
+    assert payload["meta"]["global_step"] == 40 and payload["meta"]["dataset"] == "synthetic"
+    assert abs(payload["meta"]["best_score"] - 0.8) < 1e-6
+    assert load_model(out).model_name == "pcnet" and out.stat().st_size < 6e6
+    with pytest.raises(ValueError, match="must differ"):
+        export(out, out)
