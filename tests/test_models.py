@@ -131,7 +131,7 @@ def test_superpixels_restores_training_mode():
     assert model.training
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"subpixel_kernel": 3}, {"head_kernel": 3}])
+@pytest.mark.parametrize("kwargs", [{}, {"subpixel_kernel": 1, "subpixel_rank": None}, {"subpixel_rank": None}, {"head_kernel": 3}])
 def test_pcnet_fused_inference_logits_equal_head_of_embedding(kwargs):
     model = PCNet(**kwargs).eval()
     x = torch.rand(2, 3, 37, 29)

@@ -39,7 +39,7 @@ class SuperpixelModule(L.LightningModule):
 
     Validation and test run ``net.superpixels`` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
-    as ``val/br``, ``val/asa``, ... ``validation_step`` returns the superpixels for callbacks
+    as ``val/br``, ``val/asa``, ... and the boundary F-score ``val/f``. ``validation_step`` returns the superpixels for callbacks
     (e.g. :class:`~pcnet.callbacks.OverlayLogger`).
     """
 
@@ -122,6 +122,8 @@ class SuperpixelModule(L.LightningModule):
 
     def _log_metrics(self, stage: str, metrics: SuperpixelMetrics) -> None:
         values = metrics.compute()  # synced over DDP ranks by torchmetrics
+        # boundary F-score of the mean BR and BP: the default model-selection metric
+        values["f"] = 2 * values["br"] * values["bp"] / (values["br"] + values["bp"]).clamp_min(1e-12)
         self.log_dict({f"{stage}/{k}": v.float() for k, v in values.items()}, sync_dist=False)
         metrics.reset()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from torch import nn
@@ -43,5 +43,6 @@ def build(name: str, **kwargs: Any) -> nn.Module:
     """
     check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
     model = _MODELS[name](**kwargs)
-    model.build_config = {key: list(v) if isinstance(v, tuple) else v for key, v in kwargs.items()}
+    # plain Python values (Hydra passes ListConfig), so checkpoints load with weights_only=True
+    model.build_config = {key: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v for key, v in kwargs.items()}
     return model
