@@ -55,3 +55,14 @@ def test_make_help_lists_targets():
     out = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     for target in ("install", "test", "test-full", "evaluate"):
         assert f"  {target} " in out
+
+
+def test_no_source_or_config_file_is_git_ignored():
+    """A too-broad .gitignore pattern once hid conf/data/ from commits: guard against it."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "src", "tests"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert [p for p in ignored if "__pycache__" not in p and not p.endswith((".pyc", ".egg-info"))] == []
