@@ -65,4 +65,4 @@ def test_no_source_or_config_file_is_git_ignored():
         ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "src", "tests"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.split()
-    assert [p for p in ignored if "__pycache__" not in p and not p.endswith((".pyc", ".egg-info"))] == []
+    assert [p for p in ignored if "__pycache__" not in p and ".egg-info/" not in p and not p.endswith(".pyc")] == []
