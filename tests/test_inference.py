@@ -155,3 +155,15 @@ def test_export_cli_writes_a_small_model_file(tmp_path):
     assert load_model(out).model_name == "pcnet" and out.stat().st_size < 6e6
     with pytest.raises(ValueError, match="must differ"):
         export(out, out)
+
+
+def test_predict_through_lightning_ddp_shards_the_files(tmp_path, model_file):
+    inputs = tmp_path / "in"
+    for i in range(3):
+        write_image(inputs / f"im{i}.png", synthetic_image(64, 80, seed=i)[0])
+    out = tmp_path / "out"
+    proc = predict(f"input={inputs}", f"output={out}", f"checkpoint={model_file}", "lightning=true", "trainer=ddp_cpu", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in out.glob("*_labels.png")) == ["im0_labels.png", "im1_labels.png", "im2_labels.png"]
+    summaries = sorted(p.name for p in out.glob("summary_rank*.csv"))
+    assert summaries == ["summary_rank0.csv", "summary_rank1.csv"]  # rank 0 took im0, im2; rank 1 im1

@@ -13,9 +13,15 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pcnet._cli import run_cli
+from pcnet._checks import check
+from pcnet._cli import instantiate, run_cli
 from pcnet.evaluation import write_csv
-from pcnet.prediction import find_inputs, predict_files, prepare_output
+from pcnet.prediction import (
+    PredictionResult,
+    find_inputs,
+    predict_files,
+    prepare_output,
+)
 
 
 def segmenter(cfg: DictConfig) -> Any:
@@ -36,11 +42,26 @@ def segmenter(cfg: DictConfig) -> Any:
     return classical
 
 
+def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResult:
+    """``Trainer.predict`` over the files: one shard per process of the configured strategy."""
+    from pcnet.inference import LEARNED_METHODS, load_segmenter
+    from pcnet.prediction_lightning import predict_with_trainer
+
+    check(cfg.method in LEARNED_METHODS, f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}")
+    seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile)
+    trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=bool(cfg.progress))
+    task = predict_with_trainer(trainer, seg, inputs, output, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite))
+    return PredictionResult(task.rows)
+
+
 def run(cfg: DictConfig) -> int:
     inputs = find_inputs(cfg.input)
     output = prepare_output(cfg.output, inputs, bool(cfg.write_next_to_inputs))
-    result = predict_files(inputs, output, segmenter(cfg), cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
-    write_csv(output / "summary.csv", result.rows)
+    if cfg.get("lightning"):
+        result = run_lightning(cfg, inputs, output)  # every rank writes summary_rank<r>.csv
+    else:
+        result = predict_files(inputs, output, segmenter(cfg), cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
+        write_csv(output / "summary.csv", result.rows)
     done = sum(r["status"] == "ok" for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)
     print(f"{done} predicted, {skipped} skipped (already done), {len(result.failures)} failed -> {output}")

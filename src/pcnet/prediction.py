@@ -26,7 +26,7 @@ from pcnet._cli import USER_ERRORS
 from pcnet.io import read_image, write_image, write_label_map
 from pcnet.viz import draw_boundaries, mean_color
 
-__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "predict_files", "prepare_output"]
+__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "predict_files", "predict_one", "prepare_output"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
 Segment = Callable[[np.ndarray, int | None], np.ndarray]
@@ -85,6 +85,37 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def predict_one(
+    path: Path, output: Path, segment: Segment, n_segments: int | None = None, mean: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
+    """Segment one image and write its outputs; returns its summary row (never raises on a bad
+    input file: the row says ``failed`` and why)."""
+    row: dict[str, Any] = {"file": str(path), "height": "", "width": "", "n_superpixels": "", "seconds": "", "peak_rss_mb": "", "status": "", "error": ""}
+    labels_path = output / f"{path.stem}_labels.png"
+    if not overwrite and (labels_path.exists() or labels_path.with_suffix(".npy").exists()):
+        return {**row, "status": "skipped (done)"}
+    try:
+        image = read_image(path)
+        start = time.perf_counter()
+        labels = segment(image, n_segments)
+        seconds = time.perf_counter() - start
+        write_image(output / f"{path.stem}_overlay.png", draw_boundaries(image, labels))
+        if mean:
+            write_image(output / f"{path.stem}_mean.png", mean_color(image, labels))
+        write_label_map(labels_path, labels)  # last: its presence marks the image as done
+    except USER_ERRORS as err:
+        return {**row, "status": "failed", "error": str(err)}
+    return {
+        **row,
+        "height": labels.shape[0],
+        "width": labels.shape[1],
+        "n_superpixels": int(labels.max()) + 1,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "status": "ok",
+    }
+
+
 def predict_files(
     inputs: Sequence[Path],
     output: Path,
@@ -97,34 +128,5 @@ def predict_files(
     """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``."""
     result = PredictionResult()
     for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
-        row: dict[str, Any] = {"file": str(path), "height": "", "width": "", "n_superpixels": "", "seconds": "", "peak_rss_mb": "", "status": "", "error": ""}
-        labels_path = output / f"{path.stem}_labels.png"
-        if not overwrite and (labels_path.exists() or labels_path.with_suffix(".npy").exists()):
-            result.rows.append({**row, "status": "skipped (done)"})
-            continue
-        try:
-            image = read_image(path)
-            start = time.perf_counter()
-            labels = segment(image, n_segments)
-            seconds = time.perf_counter() - start
-            rgb = image if image.ndim == 3 and image.shape[2] == 3 else None
-            overlay = draw_boundaries(image if rgb is None else rgb, labels)
-            write_image(output / f"{path.stem}_overlay.png", overlay)
-            if mean:
-                write_image(output / f"{path.stem}_mean.png", mean_color(image, labels))
-            write_label_map(labels_path, labels)  # last: its presence marks the image as done
-        except USER_ERRORS as err:
-            result.rows.append({**row, "status": "failed", "error": str(err)})
-            continue
-        result.rows.append(
-            {
-                **row,
-                "height": labels.shape[0],
-                "width": labels.shape[1],
-                "n_superpixels": int(labels.max()) + 1,
-                "seconds": round(seconds, 3),
-                "peak_rss_mb": round(_peak_rss_mb(), 1),
-                "status": "ok",
-            }
-        )
+        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite))
     return result
