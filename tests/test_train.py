@@ -79,6 +79,7 @@ def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     metrics = train(cfg)
     assert np.isfinite(metrics["train/total"])
     assert 0.0 <= metrics["val/asa"] <= 1.0 and metrics["val/n_superpixels"] >= 1
+    assert np.isfinite(metrics["val/sp_loss"]) and 0.0 <= metrics["val/f"] <= 1.0
 
 
 def short_run(tmp_path: Path, epochs: int, ckpt: Path | None = None) -> Path:

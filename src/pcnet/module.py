@@ -8,12 +8,14 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torchmetrics import MeanMetric
 
 from pcnet._checks import check
-from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss
+from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss, superpixel_loss
 from pcnet.metrics import SuperpixelMetrics
-from pcnet.models.base import SuperpixelModel
+from pcnet.models.base import SuperpixelModel, resize_image
 
 __all__ = ["SuperpixelModule"]
 
@@ -39,7 +41,8 @@ class SuperpixelModule(L.LightningModule):
 
     Validation and test run ``net.superpixels`` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
-    as ``val/br``, ``val/asa``, ... and the boundary F-score ``val/f``. ``validation_step`` returns the superpixels for callbacks
+    as ``val/br``, ``val/asa``, ..., the boundary F-score ``val/f`` and the whole-image L_SP per
+    pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). ``validation_step`` returns the superpixels for callbacks
     (e.g. :class:`~pcnet.callbacks.OverlayLogger`).
     """
 
@@ -68,6 +71,8 @@ class SuperpixelModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.val_metrics = SuperpixelMetrics()
         self.test_metrics = SuperpixelMetrics()
+        self.val_sp_loss = MeanMetric()
+        self.test_sp_loss = MeanMetric()
 
     # ------------------------------------------------------------------ training
 
@@ -106,32 +111,51 @@ class SuperpixelModule(L.LightningModule):
 
     # ------------------------------------------------------------------ evaluation
 
-    def _score(self, batch: dict[str, list[Any]], metrics: SuperpixelMetrics) -> list[np.ndarray]:
+    def whole_image_sp_loss(self, image: np.ndarray, labels: torch.Tensor) -> torch.Tensor:
+        """L_SP per labelled pixel of the whole image at the model's native grid.
+
+        Unlike BR, ASA or UE, which extra fragments improve, this loss does not reward an
+        over-segmented output: it selects checkpoints (``val/sp_loss``).
+        """
+        net = self.net
+        upscale = getattr(net, "upscale", 1)
+        height, width = net.working_size(*image.shape[:2], None)
+        x = net.to_input(resize_image(image, height // upscale, width // upscale))
+        assoc = net(x)["assoc"]
+        target = F.interpolate(labels[None, None].float(), size=assoc.shape[-2:], mode="nearest")[0].long()
+        return superpixel_loss(assoc, target.to(assoc.device), net.cell_size, scale=1.0, reduction="mean")["total"]
+
+    def _score(self, batch: dict[str, list[Any]], stage: str) -> list[np.ndarray]:
+        metrics, sp_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_sp_loss")
         out = []
         for image, labels in zip(batch["image"], batch["labels"]):
-            superpixels = self.net.superpixels(image.cpu().numpy(), n_segments=self.hparams.val_n_segments)
+            rgb = image.cpu().numpy()
+            superpixels = self.net.superpixels(rgb, n_segments=self.hparams.val_n_segments)
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
+            sp_loss.update(self.whole_image_sp_loss(rgb, labels[0]))
             out.append(superpixels)
         return out
 
     def validation_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
-        return {"superpixels": self._score(batch, self.val_metrics)}
+        return {"superpixels": self._score(batch, "val")}
 
     def test_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
-        return {"superpixels": self._score(batch, self.test_metrics)}
+        return {"superpixels": self._score(batch, "test")}
 
-    def _log_metrics(self, stage: str, metrics: SuperpixelMetrics) -> None:
+    def _log_metrics(self, stage: str) -> None:
+        metrics, sp_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_sp_loss")
         values = metrics.compute()  # synced over DDP ranks by torchmetrics
-        # boundary F-score of the mean BR and BP: the default model-selection metric
         values["f"] = 2 * values["br"] * values["bp"] / (values["br"] + values["bp"]).clamp_min(1e-12)
+        values["sp_loss"] = sp_loss.compute()
         self.log_dict({f"{stage}/{k}": v.float() for k, v in values.items()}, sync_dist=False)
         metrics.reset()
+        sp_loss.reset()
 
     def on_validation_epoch_end(self) -> None:
-        self._log_metrics("val", self.val_metrics)
+        self._log_metrics("val")
 
     def on_test_epoch_end(self) -> None:
-        self._log_metrics("test", self.test_metrics)
+        self._log_metrics("test")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record how to rebuild the network, so inference can load the checkpoint alone."""
