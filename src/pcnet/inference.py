@@ -37,8 +37,10 @@ from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for
 __all__ = ["FORMAT", "LEARNED_METHODS", "Segmenter", "load_model", "load_segmenter", "save_model", "tiles"]
 
 FORMAT = "pcnet-model/1"
-#: images whose association map exceeds this many pixels are tiled when ``tile="auto"``
-AUTO_TILE_PIXELS = 4_000_000
+#: ``tile="auto"`` tiles when the association map exceeds this many pixels (its logits take 36 B/px)
+AUTO_TILE_OUTPUT = 16_000_000
+#: ... or when the network input does (activations at input resolution dominate SCN's memory)
+AUTO_TILE_INPUT = 4_000_000
 
 
 def save_model(path: str | os.PathLike, model: SuperpixelModel, meta: Mapping[str, Any] | None = None, half: bool = True) -> Path:
@@ -109,8 +111,8 @@ class Segmenter:
     Args:
         model: a PCNet, SCN or SSN (see :func:`load_segmenter`).
         tile: side of an input tile for tiled inference (network-input pixels, a multiple of
-            16), ``None`` for whole images, or ``"auto"`` (tile 256 when the association map
-            would exceed 4 MP). SSN is never tiled.
+            16), ``None`` for whole images, or ``"auto"`` (256-px tiles once the association map
+            exceeds 16 MP or the network input 4 MP). SSN is never tiled.
         halo: context added around each tile (input pixels, a multiple of 16).
         min_size_fraction: connectivity merges components below this fraction of the mean size.
         progress: show a progress bar over tiles.
@@ -144,7 +146,8 @@ class Segmenter:
         x = model.to_input(resize_image(rgb, out_h // upscale, out_w // upscale))
         out_h, out_w = upscale * x.shape[-2], upscale * x.shape[-1]
         if tile == "auto":
-            tile = 256 if out_h * out_w > AUTO_TILE_PIXELS else None
+            large = out_h * out_w > AUTO_TILE_OUTPUT or x.shape[-2] * x.shape[-1] > AUTO_TILE_INPUT
+            tile = 256 if large else None
         if tile is None:
             return hard_labels(model.association_logits(x), model.cell_size)[0].cpu().numpy().astype(np.int32), model.cell_size
         cells = np.empty((out_h, out_w), dtype=np.int32)
