@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import pcnet
 from pcnet.data.synthetic import synthetic_image
+from pcnet.export import export
 from pcnet.io import write_image, write_label_map
 from pcnet.train import train
 
@@ -80,6 +83,33 @@ def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     assert np.isfinite(metrics["train/total"])
     assert 0.0 <= metrics["val/asa"] <= 1.0 and metrics["val/n_superpixels"] >= 1
     assert np.isfinite(metrics["val/sp_loss"]) and 0.0 <= metrics["val/f"] <= 1.0
+
+
+#: the CPU recipes behind the shipped checkpoints (src/pcnet/weights/)
+RECIPES = [e for e in EXPERIMENTS if e.endswith("_cpu")]
+
+
+@pytest.mark.parametrize("experiment", RECIPES)
+def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
+    """A shortened recipe (its own crops, loss and precision; 2 steps) trains, records its run
+    summary, and exports a model file + card that pcnet.superpixels loads."""
+    overrides = [
+        f"experiment={experiment}", f"data.root={layouts['bsds500']}", "trainer.max_steps=2", "data.batch_size=2",
+        "data.num_workers=0", "data.val_limit=1", "callbacks.overlays=null", "trainer.check_val_every_n_epoch=1",
+    ]
+    cfg = compose_train(overrides, tmp_path)
+    assert cfg.model.name == model_of(experiment) and cfg.data.dataset == "bsds500"
+    train(cfg)
+    summary = json.loads((tmp_path / "run_summary.json").read_text())
+    assert summary["steps"] == 2 and summary["wall_seconds"] > 0
+    assert summary["command"].startswith(f"python -m pcnet.train experiment={experiment}")
+    assert np.isfinite(summary["best_validation"]["val/sp_loss"]) and summary["monitor"] == "val/sp_loss"
+    model_file = export(tmp_path / "checkpoints" / "last.ckpt", tmp_path / "model.pt")
+    card = json.loads(model_file.with_suffix(".json").read_text())
+    assert card["method"] == cfg.model.name and card["training"]["steps"] == 2 and card["size_mb"] < 20
+    image, _ = synthetic_image(90, 70, seed=3)
+    labels = pcnet.superpixels(image, 20, method=cfg.model.name, checkpoint=model_file)
+    assert labels.shape == (90, 70) and labels.min() == 0
 
 
 def short_run(tmp_path: Path, epochs: int, ckpt: Path | None = None) -> Path:

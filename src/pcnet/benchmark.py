@@ -5,6 +5,7 @@ Suites:
   ops         hard labels + connectivity on 1-20 MP label maps vs skimage's connectivity step
   complexity  parameters, FLOPs and CPU latency of PCNet vs SCN vs SSN at equal output sizes
   train       seconds per training iteration and data-loading share, PCNet vs SCN
+  levers      training step time of the CPU recipes with bf16 / channels-last vs fp32
   speed       seconds and peak memory per image, 512² to 10000², every method in its own process
 """
 
@@ -33,6 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--workers", type=int, default=2)
     tr.add_argument("--image-size", type=int, default=1024, help="side of the synthetic training images")
     tr.add_argument("--csv", type=Path, default=Path("logs/benchmark/train.csv"))
+    lv = sub.add_parser("levers", help="bf16 / channels-last training steps vs fp32")
+    lv.add_argument("--models", nargs="+", default=["pcnet", "scn", "ssn"])
+    lv.add_argument("--batch-size", type=int, default=8)
+    lv.add_argument("--repeat", type=int, default=5, help="timed steps per lever (median)")
+    lv.add_argument("--threads", type=int, default=2)
+    lv.add_argument("--csv", type=Path, default=Path("logs/benchmark/levers.csv"))
     sp = sub.add_parser("speed", help="inference time and peak memory vs image size")
     sp.add_argument("--methods", nargs="+", default=["pcnet", "scn", "ssn", "slico", "slic"])
     sp.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
@@ -54,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         from pcnet.bench.train import bench_train
 
         bench_train(args.steps, args.warmup, args.batch_size, args.workers, args.image_size, args.csv)
+    elif args.suite == "levers":
+        from pcnet.bench.levers import bench_levers
+
+        bench_levers(args.models, args.batch_size, args.repeat, args.threads, args.csv)
     elif args.suite == "speed":
         from pcnet.bench.speed import bench_speed
         from pcnet.inference import default_checkpoint

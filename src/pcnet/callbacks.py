@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
+import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from pcnet.io import write_image
 from pcnet.viz import draw_boundaries
 
-__all__ = ["OverlayLogger", "log_images"]
+__all__ = ["OverlayLogger", "RunSummary", "log_images"]
 
 
 def log_images(trainer: L.Trainer, images: dict[str, np.ndarray]) -> None:
@@ -50,3 +54,64 @@ class OverlayLogger(L.Callback):
         if self._images:
             log_images(trainer, self._images)
         self._images = {}
+
+
+def _git_commit(cwd: Path) -> str | None:
+    """The checkout's commit (``+dirty`` when it has changes), or ``None`` outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty.strip() else "")
+
+
+class RunSummary(L.Callback):
+    """Writes ``run_summary.json`` beside the checkpoints at the end of fitting (rank 0).
+
+    It records what a shipped model card needs: the command, the git commit, the wall time of
+    ``fit``, the number of steps, the best checkpoint with its monitored score, and the
+    validation metrics at the best and at the last validation. ``python -m pcnet.export`` copies
+    it next to the exported model file.
+    """
+
+    def __init__(self, path: str | Path, command: str | None = None) -> None:
+        self.path, self.command = Path(path), command
+        self.history: list[dict[str, Any]] = []
+        self._start = 0.0
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **values})
+
+    def summary(self, trainer: L.Trainer, wall_seconds: float) -> dict[str, Any]:
+        ckpt = trainer.checkpoint_callback
+        monitor = getattr(ckpt, "monitor", None)
+        best = None
+        scored = [h for h in self.history if monitor in h]
+        if scored:
+            pick = min if getattr(ckpt, "mode", "min") == "min" else max
+            best = pick(scored, key=lambda h: h[monitor])
+        return {
+            "command": self.command,
+            "commit": _git_commit(Path.cwd()),
+            "wall_seconds": round(wall_seconds, 1),
+            "steps": trainer.global_step,
+            "threads": torch.get_num_threads(),
+            "precision": str(trainer.precision),
+            "best_checkpoint": getattr(ckpt, "best_model_path", None) or None,
+            "monitor": monitor,
+            "best_validation": best,
+            "last_validation": self.history[-1] if self.history else None,
+        }
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            summary = self.summary(trainer, time.perf_counter() - self._start)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(summary, indent=2) + "\n")

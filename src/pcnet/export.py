@@ -2,13 +2,15 @@
 
 Keeps the network's weights (fp16 unless ``--fp32``) and its config, drops the optimizer state
 and the loss, and records where it came from (the checkpoint's step and best validation score,
-plus ``--meta key=value`` pairs). The result loads with ``pcnet.load_segmenter(OUTPUT)`` and
+plus ``--meta key=value`` pairs), and writes ``OUTPUT`` with a ``.json`` suffix beside it: those
+facts and the run's ``run_summary.json`` (command, commit, wall time, validation metrics). The result loads with ``pcnet.load_segmenter(OUTPUT)`` and
 ``pcnet.superpixels(..., method=..., checkpoint=OUTPUT)``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import torch
 from pcnet._checks import check
 from pcnet._cli import run_cli
 from pcnet.inference import load_model, save_model
+from pcnet.io import atomic_path
 
 
 def checkpoint_meta(path: Path) -> dict[str, Any]:
@@ -44,7 +47,20 @@ def export(checkpoint: Path, output: Path, fp32: bool = False, extra: list[str] 
         meta[key] = value
     written = save_model(output, model, meta, half=not fp32)
     print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {model.model_name}, {meta})")
+    card = write_card(written, model.model_name, meta, checkpoint.resolve().parent.parent / "run_summary.json")
+    print(f"wrote {card}")
     return written
+
+
+def write_card(model_file: Path, name: str, meta: dict[str, Any], run_summary: Path) -> Path:
+    """``<model>.json`` beside the model file: its facts plus the training run's summary (if any)."""
+    card: dict[str, Any] = {"method": name, "file": model_file.name, "size_mb": round(model_file.stat().st_size / 1e6, 2), **meta}
+    if run_summary.is_file():
+        card["training"] = json.loads(run_summary.read_text())
+    path = model_file.with_suffix(".json")
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

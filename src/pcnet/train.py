@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pcnet._cli import instantiate, run_cli
+from pcnet.callbacks import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,12 @@ def _instantiate_group(cfg: DictConfig | None) -> list[Any]:
     if not cfg:
         return []
     return [instantiate(entry) for entry in cfg.values() if isinstance(entry, DictConfig) and "_target_" in entry]
+
+
+def _command_line() -> str:
+    """The command that started this run, as a user would retype it."""
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
+    return " ".join(["python -m pcnet.train", *overrides])
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -37,9 +46,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     datamodule.setup("fit" if cfg.get("train") else "test")  # a missing dataset fails here, at once
     module: L.LightningModule = instantiate(cfg.module)
-    trainer: L.Trainer = instantiate(
-        cfg.trainer, callbacks=_instantiate_group(cfg.get("callbacks")), logger=_instantiate_group(cfg.get("logger")) or False
-    )
+    callbacks = _instantiate_group(cfg.get("callbacks"))
+    for callback in callbacks:
+        if isinstance(callback, RunSummary) and callback.command is None:
+            callback.command = _command_line()
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=_instantiate_group(cfg.get("logger")) or False)
     hparams = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
