@@ -5,7 +5,7 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops
+.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,11 @@ train: ## the fast CPU training recipe on generated images (experiment=synthetic
 
 predict: ## superpixels for INPUT (file, folder or glob) into OUTPUT with METHOD (default pcnet)
 	$(PYTHON) -m pcnet.predict input=$(INPUT) output=$(OUTPUT) method=$(or $(METHOD),pcnet)
+
+ABLATION_DIR ?= logs/train/multiruns/ablation
+ablation: ## one-factor PCNet ablations on BSDS500 val (10 short runs) and their table (BSDS500=path)
+	$(PYTHON) -m pcnet.train -m experiment=ablation_bsds500 "ablation=glob(*)" data.root=$(BSDS500) hydra.sweep.dir=$(ABLATION_DIR)
+	$(PYTHON) -m pcnet.ablation $(ABLATION_DIR)
 
 benchmark: ## every speed benchmark: ops, complexity, train, speed (CSV + plots in logs/benchmark)
 	$(PYTHON) -m pcnet.benchmark ops --csv logs/benchmark/ops.csv

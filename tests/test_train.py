@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 import pcnet
+from pcnet.ablation import ablation_table
 from pcnet.data.synthetic import synthetic_image
 from pcnet.export import export
 from pcnet.io import write_image, write_label_map
@@ -157,6 +159,25 @@ def test_multirun_two_combinations(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1"]
+
+
+def test_ablation_sweep_and_table(tmp_path, layouts):
+    """Two ablation variants as one Hydra multirun, then the table relative to the reference."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli(
+        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}",
+        *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "data.val_limit=1", "trainer.max_steps=2",
+        "trainer.check_val_every_n_epoch=1", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ablation_table(sweep)
+    with open(sweep / "ablation.csv") as fh:
+        rows = {r["variant"]: r for r in csv.DictReader(fh)}
+    assert sorted(rows) == ["beta_0", "reference"]
+    assert float(rows["reference"]["dASA"]) == 0.0 and 0.0 < float(rows["beta_0"]["ASA"]) <= 1.0
+    assert "| beta_0 |" in (sweep / "ablation.md").read_text()
+    with pytest.raises(ValueError, match="not a folder"):
+        ablation_table(tmp_path / "missing")
 
 
 def test_missing_dataset_stops_at_once_with_one_line(tmp_path):
