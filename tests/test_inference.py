@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 
 import pcnet
 from pcnet.data.synthetic import synthetic_image
+from pcnet import inference
 from pcnet.inference import Segmenter, load_model, save_model, tiles
 from pcnet.io import atomic_path, read_label_map, write_image
 from pcnet.models import build
@@ -77,15 +79,31 @@ def test_tiled_equals_untiled_on_2048(model_file):
     assert agreement >= 0.999, agreement
 
 
-def test_learned_methods_through_the_api(model_file):
+def test_learned_methods_through_the_api(model_file, monkeypatch):
     rng = np.random.default_rng(0)
     for image in (rng.integers(0, 256, (61, 45, 3), np.uint8), rng.random((30, 41)), rng.integers(0, 256, (20, 26, 4), np.uint8)):
         labels = pcnet.superpixels(image, 12, method="pcnet", checkpoint=model_file)
         assert is_superpixel_map(labels, image.shape[:2])
+    monkeypatch.setattr(inference, "default_checkpoint", lambda method: None)  # as in a build without weights
+    inference._cached_segmenter.cache_clear()
     with pytest.raises(ValueError, match="no trained pcnet checkpoint ships"):
         pcnet.superpixels(np.zeros((32, 32, 3), np.uint8), 4, method="pcnet")
     with pytest.raises(ValueError, match="not 'ssn'"):
         pcnet.superpixels(np.zeros((32, 32, 3), np.uint8), 4, method="ssn", checkpoint=model_file)
+
+
+@pytest.mark.parametrize("method", ["pcnet", "scn", "ssn"])
+def test_shipped_weights_load_by_default(method):
+    """Each shipped model file loads without checkpoint=, is small, and has its model card."""
+    path = inference.default_checkpoint(method)
+    if path is None:
+        pytest.skip(f"no {method} weights ship in this build")
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["method"] == method and path.stat().st_size < 20e6
+    assert card["training"]["command"].startswith("python -m pcnet.train experiment=")
+    image, _ = synthetic_image(97, 131, seed=5)
+    labels = pcnet.superpixels(image, 50, method=method)
+    assert is_superpixel_map(labels, (97, 131)) and 10 <= labels.max() + 1 <= 200
 
 
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
