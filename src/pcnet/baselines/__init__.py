@@ -4,34 +4,7 @@ Call them through :func:`pcnet.api.superpixels` (``method="slic"``, ``"slico"``,
 validates the input and makes the output 4-connected and numbered 0..K-1.
 """
 
-from pcnet.baselines.classical import (
-    CLASSICAL_METHODS,
-    HAS_XIMGPROC,
-    OPENCV_FIX,
-    felzenszwalb,
-    grid_labels,
-    lsc,
-    require_ximgproc,
-    seeds,
-    seeds_grid,
-    slic,
-    slic_cv,
-    slico,
-    watershed,
-)
+from pcnet.baselines import classical
+from pcnet.baselines.classical import *  # the public names: classical.__all__
 
-__all__ = [
-    "CLASSICAL_METHODS",
-    "HAS_XIMGPROC",
-    "OPENCV_FIX",
-    "felzenszwalb",
-    "grid_labels",
-    "lsc",
-    "require_ximgproc",
-    "seeds",
-    "seeds_grid",
-    "slic",
-    "slic_cv",
-    "slico",
-    "watershed",
-]
+__all__ = list(classical.__all__)
