@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from pcnet.data.bsds500 import bsds500_samples
 from pcnet.data.crops import CropSampler, boundary_pixel
 from pcnet.data.datamodule import SuperpixelDataModule
 from pcnet.data.datasets import CropDataset, EpochSeededSampler
+from pcnet.data.make_synthetic import write_synthetic_dataset
 from pcnet.data.sources import SyntheticSource
 from pcnet.data.synthetic import synthetic_image
+from pcnet.io import read_label_map
 
 
 def two_regions(height: int, width: int, split: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,3 +114,13 @@ def test_datamodule_batches(model, keys):
 def test_datamodule_rejects_unknown_model():
     with pytest.raises(ValueError, match="unknown model"):
         SuperpixelDataModule(model="unet")
+
+
+def test_make_synthetic_writes_a_bsds_layout_once(tmp_path):
+    write_synthetic_dataset(tmp_path, size=64, count=2, n_regions=5, n_lines=1, seed=3)
+    samples = bsds500_samples(tmp_path, "test")
+    assert [s.id for s in samples] == ["synthetic64_000", "synthetic64_001"]
+    _, expected = synthetic_image(64, 64, n_regions=5, n_lines=1, seed=4)
+    np.testing.assert_array_equal(read_label_map(samples[1].ground_truth[0]), expected)
+    with pytest.raises(ValueError, match="already holds 2 images"):
+        write_synthetic_dataset(tmp_path, size=64, count=2)
