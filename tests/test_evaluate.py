@@ -56,16 +56,18 @@ def test_ground_truth_as_prediction_scores_perfectly(tmp_path, tiny_bsds):
 
 def test_methods_sweep_in_two_workers(tmp_path, tiny_bsds):
     cfg, out = evaluate_cfg(
-        tmp_path, [f"data.root={tiny_bsds}", "method=[slic,slico]", "n_segments=[20,60]", "workers=2"]
+        tmp_path,
+        [f"data.root={tiny_bsds}", "method=[slic,slico,grid]", "n_segments=[20,60]", "method_n_segments={grid:[30]}", "options={slic:{compactness:20}}", "workers=2"],
     )
     summary = run(cfg)
     assert [(r["method"], r["n_segments"]) for r in summary] == [
-        ("slic", 20), ("slic", 60), ("slico", 20), ("slico", 60)
+        ("slic", 20), ("slic", 60), ("slico", 20), ("slico", 60), ("grid", 30)
     ]
+    assert cfg.options.slic.compactness == 20
     for method in ("slic", "slico"):
         ks = [r["n_superpixels"] for r in summary if r["method"] == method]
         assert ks[0] < ks[1]  # more superpixels requested, more measured
-    assert len(read_csv(out / "per_sample.csv")) == 4 * 5
+    assert len(read_csv(out / "per_sample.csv")) == 5 * 5
 
 
 def test_missing_prediction_is_named(tmp_path, tiny_bsds):
@@ -83,6 +85,7 @@ def test_missing_prediction_is_named(tmp_path, tiny_bsds):
         (["data.root=/no/such/bsds"], "data.root=/no/such/bsds is not a directory"),
         (["method=nope", "data.root={root}"], "unknown method"),
         (["n_segments=[0]", "data.root={root}"], "n_segments must be a positive integer"),
+        (["method_n_segments={{slico:[10]}}", "data.root={root}"], "method_n_segments names ['slico']"),
     ],
 )
 def test_cli_errors_are_one_line(tiny_bsds, tmp_path, overrides, fragment):

@@ -53,13 +53,28 @@ def _settings(cfg: DictConfig) -> list[Setting]:
     methods = list(cfg.method) if isinstance(cfg.method, ListConfig) else [cfg.method]
     unknown = [m for m in methods if m not in available_methods()]
     check(not unknown, f"unknown method(s) {unknown}; valid methods: {available_methods()}")
-    ks = list(cfg.n_segments) if isinstance(cfg.n_segments, ListConfig) else [cfg.n_segments]
+    ks = _k_list(cfg.n_segments, "n_segments")
+    per_method = cfg.get("method_n_segments") or {}
     check(
-        bool(ks) and all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks),
-        f"n_segments must be a positive integer or a list of them; got {OmegaConf.to_container(cfg.n_segments) if isinstance(cfg.n_segments, ListConfig) else cfg.n_segments!r}",
+        set(per_method) <= set(methods),
+        f"method_n_segments names {sorted(set(per_method) - set(methods))}, which are not in method={methods}",
     )
     options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
-    return [Setting(m, k, options.get(m, {})) for m in methods for k in ks]
+    return [
+        Setting(m, k, options.get(m, {}))
+        for m in methods
+        for k in (_k_list(per_method[m], f"method_n_segments.{m}") if m in per_method else ks)
+    ]
+
+
+def _k_list(value: Any, name: str) -> list[int]:
+    """A positive integer or a list of them, as a list; a clear error otherwise."""
+    ks = list(value) if isinstance(value, ListConfig) else [value]
+    check(
+        bool(ks) and all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks),
+        f"{name} must be a positive integer or a list of them; got {OmegaConf.to_container(value) if isinstance(value, ListConfig) else value!r}",
+    )
+    return ks
 
 
 def run(cfg: DictConfig) -> list[dict[str, Any]]:
