@@ -5,7 +5,7 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation
+.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation weights
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,16 @@ train: ## the fast CPU training recipe on generated images (experiment=synthetic
 
 predict: ## superpixels for INPUT (file, folder or glob) into OUTPUT with METHOD (default pcnet)
 	$(PYTHON) -m pcnet.predict input=$(INPUT) output=$(OUTPUT) method=$(or $(METHOD),pcnet)
+
+RECIPE_pcnet = bsds500_cpu
+RECIPE_scn = scn_bsds500_cpu
+RECIPE_ssn = ssn_bsds500_cpu
+weights: weights-pcnet weights-scn weights-ssn ## retrain + export every shipped checkpoint (CPU recipes, BSDS500=path)
+
+weights-%: ## retrain + export one shipped checkpoint: make weights-pcnet|weights-scn|weights-ssn
+	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \
+	$(PYTHON) -m pcnet.train experiment=$(RECIPE_$*) data.root=$(BSDS500) hydra.run.dir=$$dir && \
+	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/$*.pt --meta recipe=$(RECIPE_$*)
 
 ABLATION_DIR ?= logs/train/multiruns/ablation
 ablation: ## one-factor PCNet ablations on BSDS500 val (10 short runs) and their table (BSDS500=path)
