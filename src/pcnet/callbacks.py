@@ -79,9 +79,11 @@ class RunSummary(L.Callback):
         self.path, self.command = Path(path), command
         self.history: list[dict[str, Any]] = []
         self._start = 0.0
+        self._commit: str | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
+        self._commit = _git_commit(Path.cwd())  # the code that trains, not the code at the end
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -99,7 +101,7 @@ class RunSummary(L.Callback):
             best = pick(scored, key=lambda h: h[monitor])
         return {
             "command": self.command,
-            "commit": _git_commit(Path.cwd()),
+            "commit": self._commit,
             "wall_seconds": round(wall_seconds, 1),
             "steps": trainer.global_step,
             "threads": torch.get_num_threads(),
