@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,14 @@ def test_shipped_weights_load_by_default(method):
     image, _ = synthetic_image(97, 131, seed=5)
     labels = pcnet.superpixels(image, 50, method=method)
     assert is_superpixel_map(labels, (97, 131)) and 10 <= labels.max() + 1 <= 200
+
+
+def test_atomic_write_gives_outputs_the_usual_permissions(tmp_path):
+    with atomic_path(tmp_path / "out.txt") as tmp:
+        tmp.write_text("done")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
