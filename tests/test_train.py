@@ -22,7 +22,9 @@ from pcnet.ablation import ablation_table
 from pcnet.data.synthetic import synthetic_image
 from pcnet.export import export
 from pcnet.io import write_image, write_label_map
-from pcnet.train import train
+from pcnet.inference import save_model
+from pcnet.models import build
+from pcnet.train import init_weights, train
 
 CONF = Path(__file__).resolve().parents[1] / "src" / "pcnet" / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
@@ -216,3 +218,16 @@ def test_optuna_search_two_trials(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Best value" in proc.stdout + proc.stderr
+
+
+def test_init_from_takes_the_weights_only(tmp_path):
+    torch.manual_seed(1)
+    source = build("pcnet")
+    path = str(save_model(tmp_path / "stage1.pt", source, half=False))
+    net = build("pcnet")
+    init_weights(net, path)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), source.state_dict().values()))
+    with pytest.raises(ValueError, match="does not fit this 'pcnet' network"):
+        init_weights(build("pcnet", channels=[8, 16, 32, 64, 128]), path)
+    with pytest.raises(ValueError, match="not 'scn'"):
+        init_weights(build("scn"), path)

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from pcnet._cli import instantiate, run_cli
 from pcnet.callbacks import RunSummary
+from pcnet.inference import load_model
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,23 @@ def _instantiate_group(cfg: DictConfig | None) -> list[Any]:
     if not cfg:
         return []
     return [instantiate(entry) for entry in cfg.values() if isinstance(entry, DictConfig) and "_target_" in entry]
+
+
+def init_weights(net: torch.nn.Module, path: str) -> None:
+    """Start from the network weights of a model file or checkpoint (a curriculum's earlier stage).
+
+    Only the weights are taken: optimizer, step counter and data order start afresh (unlike
+    ``ckpt_path``, which resumes a run).
+    """
+    source = load_model(path, expect=getattr(net, "model_name", None))
+    try:
+        net.load_state_dict(source.state_dict())
+    except RuntimeError as err:
+        raise ValueError(
+            f"init_from={path} does not fit this {net.model_name!r} network (its config differs: "
+            f"{str(err).splitlines()[0]}); pick a model trained with the same model.* settings"
+        ) from None
+    log.info("initialised %s from %s", net.model_name, path)
 
 
 def _command_line() -> str:
@@ -46,6 +65,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     datamodule.setup("fit" if cfg.get("train") else "test")  # a missing dataset fails here, at once
     module: L.LightningModule = instantiate(cfg.module)
+    if cfg.get("init_from"):
+        init_weights(module.net, cfg.init_from)
     callbacks = _instantiate_group(cfg.get("callbacks"))
     for callback in callbacks:
         if isinstance(callback, RunSummary) and callback.command is None:
