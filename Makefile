@@ -38,6 +38,12 @@ RECIPE_scn = scn_bsds500_cpu
 RECIPE_ssn = ssn_bsds500_cpu
 weights: weights-pcnet weights-scn weights-ssn ## retrain + export every shipped checkpoint (CPU recipes, BSDS500=path)
 
+weights-pcnet: ## PCNet's 2-stage curriculum: synthetic (160 steps), then BSDS500 from it; export
+	dir=logs/train/recipes/pcnet_$$(date +%Y%m%d_%H%M%S) && \
+	$(PYTHON) -m pcnet.train experiment=synthetic trainer.max_epochs=20 hydra.run.dir=$$dir/stage1 && \
+	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) init_from=$$dir/stage1/checkpoints/last.ckpt hydra.run.dir=$$dir/stage2 && \
+	$(PYTHON) -m pcnet.export $$dir/stage2/checkpoints/best_epoch_*.ckpt src/pcnet/weights/pcnet.pt --meta recipe=bsds500_cpu
+
 weights-%: ## retrain + export one shipped checkpoint: make weights-pcnet|weights-scn|weights-ssn
 	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \
 	$(PYTHON) -m pcnet.train experiment=$(RECIPE_$*) data.root=$(BSDS500) hydra.run.dir=$$dir && \

@@ -76,7 +76,7 @@ def model_of(experiment: str) -> str:
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     dataset = next((name for name in layouts if name in experiment), None)
-    overrides = [f"experiment={experiment}", "debug=fdr", "data.batch_size=2", *FAST[model_of(experiment)]]
+    overrides = [f"experiment={experiment}", "debug=fdr", "data.batch_size=2", "init_from_required=false", *FAST[model_of(experiment)]]
     if dataset:
         overrides.append(f"data.root={layouts[dataset]}")
     else:
@@ -95,10 +95,12 @@ RECIPES = [e for e in EXPERIMENTS if e.endswith("_cpu")]
 
 @pytest.mark.parametrize("experiment", RECIPES)
 def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
-    """A shortened recipe (its own crops, loss and precision; 2 steps) trains, records its run
-    summary, and exports a model file + card that pcnet.superpixels loads."""
+    """A shortened recipe (its own crops, loss and precision; 2 steps; PCNet's from a stage-1
+    model) trains, records its run summary, and exports a model file + card that
+    pcnet.superpixels loads."""
+    stage1 = save_model(tmp_path / "stage1.pt", build(model_of(experiment)), half=False)
     overrides = [
-        f"experiment={experiment}", f"data.root={layouts['bsds500']}", "trainer.max_steps=2", "data.batch_size=2",
+        f"experiment={experiment}", f"init_from={stage1}", f"data.root={layouts['bsds500']}", "trainer.max_steps=2", "data.batch_size=2",
         "data.num_workers=0", "data.val_limit=1", "callbacks.overlays=null", "trainer.check_val_every_n_epoch=1",
     ]
     cfg = compose_train(overrides, tmp_path)
@@ -180,6 +182,12 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
     assert "| beta_0 |" in (sweep / "ablation.md").read_text()
     with pytest.raises(ValueError, match="not a folder"):
         ablation_table(tmp_path / "missing")
+
+
+def test_curriculum_stage_without_init_from_stops_at_once(tmp_path, layouts):
+    proc = run_cli("experiment=bsds500_cpu", f"data.root={layouts['bsds500']}", f"paths.log_dir={tmp_path}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: this experiment is a later curriculum stage: pass init_from=")
 
 
 def test_missing_dataset_stops_at_once_with_one_line(tmp_path):

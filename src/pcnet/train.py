@@ -18,6 +18,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from pcnet._checks import check
 from pcnet._cli import instantiate, run_cli
 from pcnet.callbacks import RunSummary
 from pcnet.inference import load_model
@@ -62,6 +63,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     output_dir = Path(cfg.paths.output_dir)
     if cfg.extras.get("print_config"):
         log.info("config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
+    check(
+        cfg.get("init_from") or not cfg.get("init_from_required"),
+        "this experiment is a later curriculum stage: pass init_from=<the earlier stage's checkpoint or model file> "
+        "(see the experiment file's header), or init_from_required=false to train from scratch",
+    )
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     datamodule.setup("fit" if cfg.get("train") else "test")  # a missing dataset fails here, at once
     module: L.LightningModule = instantiate(cfg.module)
