@@ -51,7 +51,10 @@ weights-%: ## retrain + export one shipped checkpoint: make weights-pcnet|weight
 
 ABLATION_DIR ?= logs/train/multiruns/ablation
 ablation: ## one-factor PCNet ablations on BSDS500 val (10 short runs) and their table (BSDS500=path)
-	$(PYTHON) -m pcnet.train -m experiment=ablation_bsds500 "ablation=glob(*)" data.root=$(BSDS500) hydra.sweep.dir=$(ABLATION_DIR)
+	test -f $(ABLATION_DIR)/stage1/checkpoints/last.ckpt || \
+	$(PYTHON) -m pcnet.train experiment=synthetic trainer.max_epochs=20 hydra.run.dir=$(ABLATION_DIR)/stage1
+	$(PYTHON) -m pcnet.train -m experiment=ablation_bsds500 "ablation=glob(*)" data.root=$(BSDS500) \
+		init_from=$(abspath $(ABLATION_DIR))/stage1/checkpoints/last.ckpt hydra.sweep.dir=$(ABLATION_DIR)
 	$(PYTHON) -m pcnet.ablation $(ABLATION_DIR)
 
 benchmark: ## every speed benchmark: ops, complexity, train, speed (CSV + plots in logs/benchmark)

@@ -168,8 +168,9 @@ def test_multirun_two_combinations(tmp_path):
 def test_ablation_sweep_and_table(tmp_path, layouts):
     """Two ablation variants as one Hydra multirun, then the table relative to the reference."""
     sweep = tmp_path / "sweep"
+    stage1 = save_model(tmp_path / "stage1.pt", build("pcnet"), half=False)
     proc = run_cli(
-        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}",
+        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}", f"init_from={stage1}",
         *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "data.val_limit=1", "trainer.max_steps=2",
         "trainer.check_val_every_n_epoch=1", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
     )

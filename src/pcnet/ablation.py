@@ -33,7 +33,10 @@ def _variant(overrides: list[str], shared: set[str]) -> str:
 def collect(multirun: Path) -> list[dict[str, Any]]:
     """One row per finished job of the sweep (jobs without ``run_summary.json`` are reported)."""
     check(multirun.is_dir(), f"{multirun} is not a folder: pass the multirun folder (logs/train/multiruns/<date>_<time>)")
-    jobs = sorted((p for p in multirun.iterdir() if (p / ".hydra" / "overrides.yaml").is_file()), key=lambda p: p.name)
+    # Hydra names sweep jobs 0, 1, ...; other folders (e.g. the curriculum's stage1/) are not jobs
+    jobs = sorted(
+        (p for p in multirun.iterdir() if p.name.isdigit() and (p / ".hydra" / "overrides.yaml").is_file()), key=lambda p: int(p.name)
+    )
     overrides = {job: [str(o) for o in OmegaConf.load(job / ".hydra" / "overrides.yaml")] for job in jobs}
     shared = set.intersection(*(set(o) for o in overrides.values())) if len(jobs) > 1 else set()
     rows, unfinished = [], []

@@ -21,9 +21,11 @@ from pcnet.viz import draw_boundaries, mean_color
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from pcnet.api import available_methods
+    from pcnet.inference import default_checkpoint
 
+    default_method = "pcnet" if default_checkpoint("pcnet") else "slic"  # the shipped PCNet when present
     parser = argparse.ArgumentParser(prog="python -m pcnet.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--method", default="slic", choices=available_methods())
+    parser.add_argument("--method", default=default_method, choices=available_methods())
     parser.add_argument("--n-segments", type=int, default=400, help="requested number of superpixels")
     parser.add_argument("--image", type=Path, help="an image file (default: a generated synthetic image)")
     parser.add_argument("--gt", type=Path, help="a label map of --image to score against")
