@@ -72,8 +72,12 @@ class SuperpixelModel(nn.Module):
 
     def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
         """Association ``(1, 9, h, w)`` of an ``(H, W, 3)`` uint8 image for about ``n_segments``
-        superpixels, and the cell size of its grid (h × w may differ from H × W)."""
-        raise NotImplementedError  # pragma: no cover - every registered model implements it
+        superpixels, and the cell size of its grid (h × w may differ from H × W).
+
+        This default runs the network on the image resized to :meth:`working_size` (a
+        full-resolution model such as SCN); PCNet and SSN override it."""
+        size = self.working_size(*rgb.shape[:2], n_segments)
+        return self.association_logits(self.to_input(resize_image(rgb, *size))), self.cell_size
 
     @property
     def device(self) -> torch.device:

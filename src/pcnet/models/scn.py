@@ -3,7 +3,6 @@ input resolution with a fully convolutional encoder–decoder."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -11,7 +10,6 @@ from pcnet.models.base import (
     SuperpixelModel,
     check_image_batch,
     pad_to_multiple,
-    resize_image,
 )
 from pcnet.models.blocks import EncoderDecoder, InputNormalize
 from pcnet.models.registry import register_model
@@ -48,6 +46,3 @@ class SCN(SuperpixelModel):
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"assoc": torch.softmax(self.association_logits(image), dim=1)}
 
-    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
-        size = self.working_size(*rgb.shape[:2], n_segments)
-        return self.association_logits(self.to_input(resize_image(rgb, *size))), self.cell_size
