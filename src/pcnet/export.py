@@ -3,7 +3,8 @@
 Keeps the network's weights (fp16 unless ``--fp32``) and its config, drops the optimizer state
 and the loss, and records where it came from (the checkpoint's step and best validation score,
 plus ``--meta key=value`` pairs), and writes ``OUTPUT`` with a ``.json`` suffix beside it: those
-facts and the run's ``run_summary.json`` (command, commit, wall time, validation metrics). The result loads with ``pcnet.load_segmenter(OUTPUT)`` and
+facts and the run's ``run_summary.json`` (command, commit, wall time, validation metrics). The
+result loads with ``pcnet.load_segmenter(OUTPUT)`` and
 ``pcnet.superpixels(..., method=..., checkpoint=OUTPUT)``.
 """
 

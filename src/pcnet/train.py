@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 

@@ -8,8 +8,6 @@ both. Ratios are against fp32 measured in the same run; keep a lever only where 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +46,6 @@ def _batch(name: str, batch_size: int) -> dict[str, torch.Tensor]:
     return next(iter(dm.train_dataloader()))
 
 
-@contextlib.contextmanager
-def _autocast(enabled: bool) -> Iterator[None]:
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
-        yield
-
-
 def _step_time(name: str, bf16: bool, channels_last: bool, batch: dict[str, torch.Tensor], repeat: int) -> float:
     torch.manual_seed(0)
     module = SuperpixelModule(build(name), RECIPES[name]["loss"](), optimizer=lambda params: torch.optim.Adam(params, lr=1e-4))
@@ -64,7 +56,7 @@ def _step_time(name: str, bf16: bool, channels_last: bool, batch: dict[str, torc
         batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
 
     def step() -> None:
-        with _autocast(bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = module._losses(batch)["total"]
         optimizer.zero_grad()
         loss.backward()
