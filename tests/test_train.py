@@ -172,7 +172,7 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
     proc = run_cli(
         "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}", f"init_from={stage1}",
         *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "data.val_limit=1", "trainer.max_steps=2",
-        "trainer.check_val_every_n_epoch=1", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+        "trainer.val_check_interval=2", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ablation_table(sweep)
