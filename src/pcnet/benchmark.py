@@ -12,43 +12,90 @@ Suites:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from pcnet.io import ensure_writable_dir
+
+LEARNED = ("pcnet", "scn", "ssn")
+
+
+def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str], Any]:
+    """argparse type: a ``kind`` (int or float) at least ``low`` (greater than it when ``strict``)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low}; got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _checkpoint_pair(text: str) -> tuple[str, str]:
+    """argparse type for ``--checkpoint method=path``."""
+    method, sep, path = text.partition("=")
+    if not sep or method not in LEARNED or not path:
+        raise argparse.ArgumentTypeError(f"expected METHOD=PATH with METHOD one of {', '.join(LEARNED)}; got {text!r}")
+    return method, path
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments (argparse reports bad ones with usage, exit 2) and run one suite."""
+    from pcnet._cli import run_cli
+
+    run_cli(run, parse_args(argv))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of every suite, with types that reject nonsense before anything runs."""
+    from pcnet.bench.speed import BYTES_PER_PIXEL
+
+    count, non_negative, number = _bounded(int, 1), _bounded(int, 0), _bounded(float, 0, strict=True)
     parser = argparse.ArgumentParser(prog="python -m pcnet.benchmark", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="suite", required=True)
     ops = sub.add_parser("ops", help="hard labels and connectivity on large label maps")
-    ops.add_argument("--megapixels", type=float, nargs="+", default=[1, 4, 10, 20])
-    ops.add_argument("--repeat", type=int, default=2, help="runs per size; the best is reported")
+    ops.add_argument("--megapixels", type=number, nargs="+", default=[1, 4, 10, 20])
+    ops.add_argument("--repeat", type=count, default=2, help="runs per size; the best is reported")
     ops.add_argument("--csv", type=Path, help="also write the table as CSV")
     cx = sub.add_parser("complexity", help="parameters, FLOPs and latency of the learned models")
-    cx.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048], help="output sides in pixels")
-    cx.add_argument("--repeat", type=int, default=3, help="timed runs per model and size (median)")
-    cx.add_argument("--models", nargs="+", default=["pcnet", "scn", "ssn"])
+    cx.add_argument("--sizes", type=count, nargs="+", default=[512, 1024, 2048], help="output sides in pixels")
+    cx.add_argument("--repeat", type=count, default=3, help="timed runs per model and size (median)")
+    cx.add_argument("--models", nargs="+", choices=LEARNED, default=list(LEARNED))
     cx.add_argument("--csv", type=Path, default=Path("logs/benchmark/complexity.csv"))
     tr = sub.add_parser("train", help="training step time and data-loading share")
-    tr.add_argument("--steps", type=int, default=10, help="timed iterations per model")
-    tr.add_argument("--warmup", type=int, default=2)
-    tr.add_argument("--batch-size", type=int, default=8)
-    tr.add_argument("--workers", type=int, default=2)
-    tr.add_argument("--image-size", type=int, default=1024, help="side of the synthetic training images")
+    tr.add_argument("--steps", type=count, default=10, help="timed iterations per model")
+    tr.add_argument("--warmup", type=non_negative, default=2)
+    tr.add_argument("--batch-size", type=count, default=8)
+    tr.add_argument("--workers", type=non_negative, default=2)
+    tr.add_argument("--image-size", type=count, default=1024, help="side of the synthetic training images")
     tr.add_argument("--csv", type=Path, default=Path("logs/benchmark/train.csv"))
     lv = sub.add_parser("levers", help="bf16 / channels-last training steps vs fp32")
-    lv.add_argument("--models", nargs="+", default=["pcnet", "scn", "ssn"])
-    lv.add_argument("--batch-size", type=int, default=8)
-    lv.add_argument("--repeat", type=int, default=5, help="timed steps per lever (median)")
-    lv.add_argument("--threads", type=int, default=2)
+    lv.add_argument("--models", nargs="+", choices=LEARNED, default=list(LEARNED))
+    lv.add_argument("--batch-size", type=count, default=8)
+    lv.add_argument("--repeat", type=count, default=5, help="timed steps per lever (median)")
+    lv.add_argument("--threads", type=count, default=2)
     lv.add_argument("--csv", type=Path, default=Path("logs/benchmark/levers.csv"))
     sp = sub.add_parser("speed", help="inference time and peak memory vs image size")
-    sp.add_argument("--methods", nargs="+", default=["pcnet", "scn", "ssn", "slico", "slic"])
-    sp.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
-    sp.add_argument("--checkpoint", nargs="*", default=[], help="method=path pairs (default: shipped weights, else random)")
-    sp.add_argument("--memory-gb", type=float, default=16.0, help="skip runs expected to need more")
-    sp.add_argument("--time-s", type=float, default=600.0, help="skip runs expected to take longer")
-    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--methods", nargs="+", choices=sorted(BYTES_PER_PIXEL), default=["pcnet", "scn", "ssn", "slico", "slic"])
+    sp.add_argument("--sizes", type=count, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
+    sp.add_argument("--checkpoint", nargs="*", type=_checkpoint_pair, default=[], help="method=path pairs (default: shipped weights, else random)")
+    sp.add_argument("--memory-gb", type=number, default=16.0, help="skip runs expected to need more")
+    sp.add_argument("--time-s", type=number, default=600.0, help="skip runs expected to take longer")
+    sp.add_argument("--threads", type=count, default=2)
     sp.add_argument("--csv", type=Path, default=Path("logs/benchmark/speed.csv"))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite ``args.suite`` with its parsed arguments."""
+    if args.csv is not None:
+        ensure_writable_dir(args.csv.parent)  # fail now, not after minutes of timing
     if args.suite == "ops":
         from pcnet.bench.ops import bench_ops
 
@@ -70,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         from pcnet.inference import default_checkpoint
 
         checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
-        checkpoints.update(dict(item.split("=", 1) for item in args.checkpoint))
+        checkpoints.update(dict(args.checkpoint))
         bench_speed(tuple(args.methods), tuple(args.sizes), checkpoints, args.memory_gb, args.time_s, args.threads, args.csv)
 
 

@@ -22,6 +22,7 @@ from pcnet._checks import check, check_finite, check_label_map, describe
 __all__ = [
     "ImageLike",
     "atomic_path",
+    "ensure_writable_dir",
     "read_image",
     "read_label_map",
     "to_rgb_uint8",
@@ -196,12 +197,38 @@ def _umask() -> int:
     return mask
 
 
+def _not_writable(folder: Path, err: OSError) -> PermissionError:
+    reason = (
+        "it or a parent of it is a file, not a folder"
+        if isinstance(err, (FileExistsError, NotADirectoryError))
+        else err.strerror or str(err)
+    )
+    return PermissionError(f"cannot write into {folder}: {reason}; choose a writable folder")
+
+
+def ensure_writable_dir(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and check that files can be written into it (before any long
+    work starts). Raises :class:`PermissionError` naming the folder otherwise."""
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".pcnet_write_test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise _not_writable(folder, err) from None
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as err:
+        raise _not_writable(path.parent, err) from None
     os.close(fd)
     tmp = Path(tmp)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual permissions

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from pcnet._checks import check
 from pcnet._cli import USER_ERRORS
-from pcnet.io import read_image, write_image, write_label_map
+from pcnet.io import ensure_writable_dir, read_image, write_image, write_label_map
 from pcnet.viz import draw_boundaries, mean_color
 
 __all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "predict_files", "predict_one", "prepare_output"]
@@ -57,13 +57,7 @@ def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_in
         f"output={out} is the folder of the input images; choose another folder "
         "(or pass write_next_to_inputs=true to write beside them)",
     )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".pcnet_write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise PermissionError(f"output={out} is not writable: {err.strerror or err}") from None
+    ensure_writable_dir(out)
     stems = [p.stem for p in inputs]
     duplicates = sorted({s for s in stems if stems.count(s) > 1})
     check(not duplicates, f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately")
