@@ -5,10 +5,11 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation weights
+.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation weights weights-pcnet
+# weights-scn / weights-ssn stay off .PHONY: make skips pattern rules (weights-%) for phony targets
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 install: ## install pcnet (editable) with test tools; the OpenCV contrib build goes in last so cv2.ximgproc exists
 	$(PYTHON) -m pip install -e ".[dev]"
@@ -44,7 +45,7 @@ weights-pcnet: ## PCNet's 2-stage curriculum: synthetic (160 steps), then BSDS50
 	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) init_from=$$dir/stage1/checkpoints/last.ckpt hydra.run.dir=$$dir/stage2 && \
 	$(PYTHON) -m pcnet.export $$dir/stage2/checkpoints/best_epoch_*.ckpt src/pcnet/weights/pcnet.pt --meta recipe=bsds500_cpu
 
-weights-%: ## retrain + export one shipped checkpoint: make weights-pcnet|weights-scn|weights-ssn
+weights-%: ## retrain + export one shipped SCN/SSN checkpoint: make weights-scn|weights-ssn (recipe RECIPE_<method>)
 	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \
 	$(PYTHON) -m pcnet.train experiment=$(RECIPE_$*) data.root=$(BSDS500) hydra.run.dir=$$dir && \
 	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/$*.pt --meta recipe=$(RECIPE_$*)
