@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from pcnet.inference import LEARNED_METHODS
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.ops.connectivity import enforce_connectivity
 
-__all__ = ["available_methods", "method_options", "register_method", "superpixels"]
+__all__ = ["available_methods", "check_options", "method_options", "register_method", "superpixels"]
 
 _METHODS: dict[str, Method] = dict(CLASSICAL_METHODS)
 _METHODS.update(LEARNED_METHODS)
@@ -76,6 +76,18 @@ def method_options(method: str) -> dict[str, object]:
     return {p.name: p.default for p in params if p.kind is not p.VAR_KEYWORD}
 
 
+def check_options(method: str, options: Mapping[str, object]) -> None:
+    """Raise ``ValueError`` naming the valid options if ``options`` holds one ``method`` does not take."""
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(_lookup(method)).parameters.values())
+    valid = method_options(method)
+    unknown = [] if takes_any else sorted(set(options) - set(valid))
+    check(
+        not unknown,
+        f"unknown option(s) {unknown} for method {method!r}; valid options: "
+        + (", ".join(f"{k}={v!r}" for k, v in valid.items()) or "none"),
+    )
+
+
 def superpixels(
     image: ImageLike,
     n_segments: int = 600,
@@ -112,14 +124,7 @@ def superpixels(
         True
     """
     fn = _lookup(method)
-    valid = method_options(method)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
-    unknown = [] if takes_any else sorted(set(options) - set(valid))
-    check(
-        not unknown,
-        f"unknown option(s) {unknown} for method {method!r}; valid options: "
-        + (", ".join(f"{k}={v!r}" for k, v in valid.items()) or "none"),
-    )
+    check_options(method, options)
     check_n_segments(n_segments)
     check(
         isinstance(min_size_fraction, numbers.Real) and 0.0 <= float(min_size_fraction) < 1.0,

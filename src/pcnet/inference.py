@@ -104,6 +104,13 @@ def tiles(length: int, tile: int, halo: int, align: int) -> Iterator[tuple[int, 
         yield max(core - halo, 0), min(core + tile + halo, length), core, min(core + tile, length)
 
 
+def _check_tile(tile: Any) -> None:
+    check(
+        tile is None or tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 16 and tile % 16 == 0),
+        f"tile must be null (whole image), 'auto' or a positive multiple of 16 (input pixels); got {tile!r}",
+    )
+
+
 @dataclass
 class Segmenter:
     """A loaded model that segments many images without reloading weights.
@@ -123,6 +130,14 @@ class Segmenter:
     halo: int = 64
     min_size_fraction: float = 0.06
     progress: bool = False
+
+    def __post_init__(self) -> None:
+        _check_tile(self.tile)
+        check(
+            isinstance(self.halo, int) and self.halo >= 0 and self.halo % 16 == 0,
+            f"halo must be a non-negative multiple of 16 (input pixels); got {self.halo!r}",
+        )
+        check(0.0 <= self.min_size_fraction < 1.0, f"min_size_fraction must lie in [0, 1); got {self.min_size_fraction!r}")
 
     def _logits_tiled(self, x: torch.Tensor, tile: int, upscale: int) -> Iterator[tuple[torch.Tensor, int, int]]:
         height, width = x.shape[-2:]
@@ -162,6 +177,7 @@ class Segmenter:
         height, width = rgb.shape[:2]
         if n_segments is not None:
             n_segments = check_n_segments(n_segments, height * width)
+        _check_tile(tile)
         cells, cell_size = self.cells(rgb, n_segments, self.tile if tile is None else tile)
         n_cells = n_segments_for(cell_size, *cells.shape)
         if cells.shape != (height, width):

@@ -13,7 +13,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pcnet._checks import check
+from pcnet._checks import check, check_n_segments
 from pcnet._cli import instantiate, run_cli
 from pcnet.evaluation import write_csv
 from pcnet.prediction import (
@@ -26,11 +26,15 @@ from pcnet.prediction import (
 
 def segmenter(cfg: DictConfig) -> Any:
     """``segment(rgb, n_segments)`` for the configured method (weights loaded once)."""
-    from pcnet.api import _lookup, superpixels
+    from pcnet.api import check_options, superpixels
     from pcnet.inference import LEARNED_METHODS, load_segmenter
 
+    # bad method, options or n_segments: fail before reading any image
+    check(cfg.options is None or isinstance(cfg.options, DictConfig), f"options must be a mapping, e.g. options={{compactness:20}}; got {cfg.options!r}")
     options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
-    _lookup(cfg.method)  # unknown method: fail before reading any image
+    check_options(cfg.method, options if cfg.method not in LEARNED_METHODS else {})
+    if cfg.n_segments is not None:
+        check_n_segments(cfg.n_segments)
     if cfg.method in LEARNED_METHODS:
         loaded = load_segmenter(cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options)
         return loaded.superpixels
@@ -56,11 +60,12 @@ def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResul
 
 def run(cfg: DictConfig) -> int:
     inputs = find_inputs(cfg.input)
+    segment = None if cfg.get("lightning") else segmenter(cfg)  # bad settings: stop before creating output
     output = prepare_output(cfg.output, inputs, bool(cfg.write_next_to_inputs))
-    if cfg.get("lightning"):
+    if segment is None:
         result = run_lightning(cfg, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
-        result = predict_files(inputs, output, segmenter(cfg), cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
+        result = predict_files(inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
         write_csv(output / "summary.csv", result.rows)
     done = sum(r["status"] == "ok" for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)

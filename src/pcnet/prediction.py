@@ -72,6 +72,7 @@ class PredictionResult:
 
     @property
     def failures(self) -> list[dict[str, Any]]:
+        """The rows of the inputs that failed (``status == "failed"``)."""
         return [r for r in self.rows if r["status"] == "failed"]
 
 
@@ -88,6 +89,9 @@ def predict_one(
     labels_path = output / f"{path.stem}_labels.png"
     if not overwrite and (labels_path.exists() or labels_path.with_suffix(".npy").exists()):
         return {**row, "status": "skipped (done)"}
+    for kind in ("labels", "overlay", "mean"):  # temporary files left by a run killed while writing
+        for stale in output.glob(f".{glob.escape(path.stem)}_{kind}.*.tmp*"):
+            stale.unlink(missing_ok=True)
     try:
         image = read_image(path)
         start = time.perf_counter()
