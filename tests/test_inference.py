@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +196,34 @@ def test_predict_through_lightning_ddp_shards_the_files(tmp_path, model_file):
     assert sorted(p.name for p in out.glob("*_labels.png")) == ["im0_labels.png", "im1_labels.png", "im2_labels.png"]
     summaries = sorted(p.name for p in out.glob("summary_rank*.csv"))
     assert summaries == ["summary_rank0.csv", "summary_rank1.csv"]  # rank 0 took im0, im2; rank 1 im1
+
+
+def test_predict_killed_mid_folder_then_rerun(tmp_path):
+    """SIGKILL ``predict`` after its first image: the rerun finishes the rest without redoing the
+    done ones, removes temporary files a kill left behind, and ``overwrite=true`` redoes all."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    n = 12
+    for i in range(n):
+        write_image(inputs / f"im{i:02d}.png", synthetic_image(384, 512, seed=i)[0])
+    args = [sys.executable, "-m", "pcnet.predict", f"input={inputs}", f"output={out}", "method=slic", "progress=false", f"paths.log_dir={tmp_path / 'logs'}"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("*_labels.png")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "predict finished before it could be killed"
+    done = {p.name: p.stat().st_mtime_ns for p in out.glob("*_labels.png")}
+    assert 1 <= len(done) < n
+    (out / ".im11_overlay.a1b2c3.tmp.png").write_bytes(b"half")  # as if killed while writing im11
+
+    again = predict(f"input={inputs}", f"output={out}", "method=slic", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{n - len(done)} predicted, {len(done)} skipped" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*_labels.png") if p.name in done} == done
+    assert len(list(out.glob("*_labels.png"))) == len(list(out.glob("*_overlay.png"))) == n
+    assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
+    redo = predict(f"input={inputs}", f"output={out}", "method=slic", "overwrite=true", cwd=tmp_path)
+    assert f"{n} predicted, 0 skipped" in redo.stdout

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +242,39 @@ def test_init_from_takes_the_weights_only(tmp_path):
         init_weights(build("pcnet", channels=[8, 16, 32, 64, 128]), path)
     with pytest.raises(ValueError, match="not 'scn'"):
         init_weights(build("scn"), path)
+
+
+def test_killed_by_signal_resumes_to_the_same_weights(tmp_path):
+    """SIGKILL a training process once it has written last.ckpt; resuming from that file reaches
+    the weights of an uninterrupted run with the same seed."""
+    common = [
+        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0",
+        "data.synthetic.train.length=8", "data.synthetic.train.height=128", "data.synthetic.train.width=128",
+        "data.synthetic.val.length=1", "data.synthetic.val.height=64", "data.synthetic.val.width=64",
+        "trainer.max_epochs=6", "logger=csv", "callbacks.overlays=null", "extras.print_config=false",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PCNET_")}
+    killed_dir = tmp_path / "killed"
+    last = killed_dir / "checkpoints" / "last.ckpt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pcnet.train", *common, f"hydra.run.dir={killed_dir}"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    killed_at = torch.load(last, weights_only=False)["global_step"]
+    assert 0 < killed_at < 24, killed_at
+
+    straight = run_cli(*common, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path)
+    resumed = run_cli(*common, f"ckpt_path={last}", f"hydra.run.dir={tmp_path / 'resumed'}", cwd=tmp_path)
+    assert straight.returncode == 0 and resumed.returncode == 0, (straight.stderr + resumed.stderr)[-3000:]
+    a, b = (torch.load(tmp_path / d / "checkpoints" / "last.ckpt", weights_only=False) for d in ("straight", "resumed"))
+    assert a["global_step"] == b["global_step"] == 24
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), key
