@@ -44,6 +44,7 @@ class OverlayLogger(L.Callback):
     def on_validation_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
+        """Draw the boundaries of this batch's superpixels on its images until ``n_images`` are kept."""
         if not trainer.is_global_zero or trainer.sanity_checking or len(self._images) >= self.n_images:
             return
         for sample_id, image, labels in zip(batch["id"], batch["image"], outputs["superpixels"]):
@@ -51,6 +52,7 @@ class OverlayLogger(L.Callback):
                 self._images[str(sample_id)] = draw_boundaries(image.cpu().numpy(), labels)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Send the collected overlays to every logger (:func:`log_images`) and start afresh."""
         if self._images:
             log_images(trainer, self._images)
         self._images = {}
@@ -82,16 +84,20 @@ class RunSummary(L.Callback):
         self._commit: str | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Start the wall clock and record the git commit of the code that trains."""
         self._start = time.perf_counter()
         self._commit = _git_commit(Path.cwd())  # the code that trains, not the code at the end
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Append the step, epoch and ``val/*`` metrics of this validation to :attr:`history`."""
         if trainer.sanity_checking:
             return
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **values})
 
     def summary(self, trainer: L.Trainer, wall_seconds: float) -> dict[str, Any]:
+        """The run summary as a JSON-ready dict (command, commit, wall time, steps, best and last
+        validation)."""
         ckpt = trainer.checkpoint_callback
         monitor = getattr(ckpt, "monitor", None)
         best = None
@@ -113,6 +119,7 @@ class RunSummary(L.Callback):
         }
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Write :meth:`summary` to ``path`` (rank 0 only)."""
         if trainer.is_global_zero:
             summary = self.summary(trainer, time.perf_counter() - self._start)
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,6 +103,7 @@ class SuperpixelModule(L.LightningModule):
         return self.loss(out["assoc"], batch["labels"])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Log every loss component as ``train/<name>`` and return the total."""
         losses = self._losses(batch)
         batch_size = next(iter(batch.values())).shape[0]
         for key, value in losses.items():
@@ -137,9 +138,11 @@ class SuperpixelModule(L.LightningModule):
         return out
 
     def validation_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
+        """Score whole validation images; returns their ``superpixels`` for callbacks."""
         return {"superpixels": self._score(batch, "val")}
 
     def test_step(self, batch: dict[str, list[Any]], batch_idx: int) -> dict[str, list[np.ndarray]]:
+        """Score whole test images; returns their ``superpixels``."""
         return {"superpixels": self._score(batch, "test")}
 
     def _log_metrics(self, stage: str) -> None:
@@ -152,9 +155,11 @@ class SuperpixelModule(L.LightningModule):
         sp_loss.reset()
 
     def on_validation_epoch_end(self) -> None:
+        """Log ``val/*`` (metrics, F-score, ``sp_loss``) and reset them."""
         self._log_metrics("val")
 
     def on_test_epoch_end(self) -> None:
+        """Log ``test/*`` (metrics, F-score, ``sp_loss``) and reset them."""
         self._log_metrics("test")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -166,6 +171,7 @@ class SuperpixelModule(L.LightningModule):
     # ------------------------------------------------------------------ optimisation
 
     def configure_optimizers(self) -> Any:
+        """The optimizer over :meth:`trainable_parameters`, with the scheduler when one is configured."""
         optimizer = self.optimizer_factory(params=self.trainable_parameters())
         if self.scheduler_factory is None:
             return optimizer
@@ -173,4 +179,5 @@ class SuperpixelModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval}}
 
     def trainable_parameters(self) -> Iterable[nn.Parameter]:
+        """The parameters that require gradients (what the optimizer updates)."""
         return (p for p in self.parameters() if p.requires_grad)

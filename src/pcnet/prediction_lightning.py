@@ -30,10 +30,12 @@ class PredictionTask(L.LightningModule):
         self.rows: list[dict[str, Any]] = []
 
     def predict_step(self, batch: list[str], batch_idx: int) -> None:
+        """Segment and write each image path of the batch; its summary row is kept in :attr:`rows`."""
         for path in batch:
             self.rows.append(predict_one(Path(path), self.output, self.segmenter.superpixels, self.n_segments, self.mean, self.overwrite))
 
     def on_predict_epoch_end(self) -> None:
+        """Write this rank's ``summary_rank<r>.csv``."""
         if self.rows:
             write_csv(self.output / f"summary_rank{self.global_rank}.csv", self.rows)
 

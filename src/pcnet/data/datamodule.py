@@ -95,6 +95,7 @@ class SuperpixelDataModule(L.LightningDataModule):
         return self._sources[stage]
 
     def setup(self, stage: str | None = None) -> None:
+        """List the sources the stage needs (``fit``: train and val), so a missing dataset fails at once."""
         stages = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
         for name in stages.get(stage or "fit", ("train", "val")):
             self.source(name)
@@ -108,6 +109,7 @@ class SuperpixelDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        """Batches of training crops (:class:`CropDataset`), reshuffled each epoch from ``(seed, epoch)``."""
         dataset = CropDataset(self.source("train"), self.sampler, self.seed)
         sampler = EpochSeededSampler(len(dataset), self.seed)
         return self._loader(dataset, batch_size=self.batch_size, sampler=sampler, drop_last=len(dataset) >= self.batch_size)
@@ -118,10 +120,13 @@ class SuperpixelDataModule(L.LightningDataModule):
         return self._loader(dataset, batch_size=1, sampler=sampler, collate_fn=collate_whole)
 
     def val_dataloader(self) -> DataLoader:
+        """Whole validation images, one per batch, with every annotator's label map."""
         return self._whole("val")
 
     def test_dataloader(self) -> DataLoader:
+        """Whole test images, one per batch, with every annotator's label map."""
         return self._whole("test")
 
     def predict_dataloader(self) -> DataLoader:
+        """The test images, as :meth:`test_dataloader`."""
         return self._whole("test")

@@ -45,6 +45,7 @@ class EpochSeededSampler(Sampler[int]):
         return 0, 1
 
     def set_epoch(self, epoch: int) -> None:
+        """Use the order and random choices of ``epoch`` from now on."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:

@@ -27,9 +27,13 @@ class ImageSource(Protocol):
 
     def __len__(self) -> int: ...
 
-    def sample_id(self, index: int) -> str: ...
+    def sample_id(self, index: int) -> str:
+        """A stable name of sample ``index`` (file stem or generated id)."""
+        ...
 
-    def load(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]: ...
+    def load(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Sample ``index``: ``(H, W, 3)`` uint8 RGB image and its label maps, one per annotator."""
+        ...
 
 
 class FileSource:
@@ -47,9 +51,11 @@ class FileSource:
         return len(self.samples)
 
     def sample_id(self, index: int) -> str:
+        """The reader's id of sample ``index``."""
         return self.samples[index].id
 
     def load(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Read sample ``index`` with :func:`~pcnet.data.readers.load_sample` (the reader's label conventions)."""
         from pcnet.data.readers import load_sample
 
         return load_sample(self.samples[index], self.reader)
@@ -86,9 +92,11 @@ class SyntheticSource:
         return self.length
 
     def sample_id(self, index: int) -> str:
+        """``synthetic_<seed>_<index>``."""
         return f"synthetic_{self.seed}_{index:05d}"
 
     def load(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Generate image ``index`` (the same for the same source seed) and its one exact label map."""
         seed = int(np.random.SeedSequence([self.seed, int(index)]).generate_state(1)[0])
         image, labels = _synthetic(seed, self.options)
         return image, [labels]

@@ -126,6 +126,9 @@ class PCNetLoss(nn.Module):
         local_target: Mapping[str, torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
     ) -> dict[str, Any]:
+        """Eq. 9 from the model outputs (``assoc``, ``sr``, ``embedding``) and targets (``labels``,
+        ``image``) of the global and local crops: ``total`` and every active term (``sp_global``,
+        ``sr_global``, ``global``, ``local``, ``discriminative``, ``n_patches``, ...)."""
         losses: dict[str, Any] = self._branch("global", global_out, global_target, guided=False)
         total = losses["global"]
         if self.use_local and self.alpha != 0:

@@ -162,6 +162,7 @@ class LocalDiscriminativeLoss(nn.Module):
     def forward(
         self, embedding: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, int]:
+        """``(loss, n_patches)`` of :func:`local_discriminative_loss` with this module's settings."""
         return local_discriminative_loss(
             embedding, labels, self.patch_size, self.max_patches, generator, self.eps, self.ignore_index
         )

@@ -103,4 +103,5 @@ class SRLoss(nn.Module):
         self.ignore_index = ignore_index
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """L1 between ``pred`` and ``target`` inside the boundary band of ``labels`` (a scalar)."""
         return sr_loss(pred, target, boundary_band(labels, self.band_size, self.ignore_index))

@@ -122,6 +122,7 @@ class SSNLoss(nn.Module):
         pixel_features_xy: torch.Tensor | None = None,
         task_target: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
+        """:func:`ssn_loss` with this module's settings: ``{"total", "recon", "compact", "task"}``."""
         return ssn_loss(
             assoc,
             labels,

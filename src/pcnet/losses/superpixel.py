@@ -98,6 +98,7 @@ class SuperpixelLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, assoc: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """:func:`superpixel_loss` (L_SP) of association ``(B, 9, H, W)`` and labels ``(B, H, W)``: its dict."""
         return superpixel_loss(
             assoc, labels, self.cell_size, self.pos_weight, self.scale, self.ignore_index, self.reduction
         )

@@ -80,6 +80,7 @@ class PreparedSegmentation:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the label map."""
         return self.labels.shape
 
 

@@ -109,6 +109,7 @@ class SuperpixelMetrics(_SuperpixelMetric):
     """
 
     def compute(self) -> dict[str, torch.Tensor]:
+        """Means over every sample seen (on all DDP ranks): ``{"br", "bp", "asa", "ue", "co", "n_superpixels"}``."""
         return self._means()
 
 
@@ -116,12 +117,13 @@ def _single_metric(key: str, doc: str) -> type[_SuperpixelMetric]:
     def compute(self: _SuperpixelMetric) -> torch.Tensor:
         return self._means()[key]
 
+    name = doc.split(":")[0]
+    compute.__doc__ = f"The mean ``{key}`` over every sample seen (on all DDP ranks), a float64 scalar."
+    compute.__qualname__ = f"{name}.compute"
     higher = {"ue": False, "n_superpixels": None}.get(key, True)
-    return type(
-        doc.split(":")[0],
-        (_SuperpixelMetric,),
-        {"keys": (key,), "compute": compute, "higher_is_better": higher, "__doc__": doc},
-    )
+    # __module__/__qualname__: type() under ABCMeta would otherwise report the module "abc"
+    namespace = {"keys": (key,), "compute": compute, "higher_is_better": higher, "__doc__": doc}
+    return type(name, (_SuperpixelMetric,), {**namespace, "__module__": __name__, "__qualname__": name})
 
 
 BoundaryRecall = _single_metric("br", "BoundaryRecall: mean boundary recall over samples.")

@@ -81,6 +81,7 @@ class SuperpixelModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the model's parameters."""
         return next(self.parameters()).device
 
     def to_input(self, rgb: np.ndarray) -> torch.Tensor:

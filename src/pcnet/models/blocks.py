@@ -32,6 +32,7 @@ class InputNormalize(nn.Module):
         self.mean, self.std = mean, std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / std`` per channel."""
         return (x - self.mean) / self.std
 
 
@@ -72,6 +73,7 @@ class EncoderDecoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Features ``(B, out_channels, H, W)`` of an input whose sides are multiples of ``stride``."""
         deepest = x.shape[0] * (x.shape[-2] // self.stride) * (x.shape[-1] // self.stride)
         check(
             not (self.training and self.batch_norm and deepest < 2),

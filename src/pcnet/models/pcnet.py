@@ -86,6 +86,8 @@ class PCNet(SuperpixelModel):
         self.sr_head = nn.Conv2d(embedding_dim, 3, 3, 1, 1) if sr_head else None
 
     def forward(self, image: torch.Tensor, return_sr: bool = False) -> dict[str, torch.Tensor]:
+        """Training outputs for an input ``(B, 3, h, w)`` in [0, 1]: ``assoc`` ``(B, 9, u·h, u·w)``
+        (softmax), ``embedding`` E ``(B, D, u·h, u·w)``, and with ``return_sr`` the SR image ``sr``."""
         u = self.upscale
         check_image_batch(image, -(-self.cell_size**2 // u**2))
         height, width = image.shape[-2:]
@@ -126,6 +128,7 @@ class PCNet(SuperpixelModel):
         return max(1, round(out_h / u)) * u, max(1, round(out_w / u)) * u
 
     def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
+        """Association logits at :meth:`working_size` from the image shrunk by ``upscale``, and the cell size."""
         height, width = self.working_size(*rgb.shape[:2], n_segments)
         small = resize_image(rgb, height // self.upscale, width // self.upscale)
         return self.association_logits(self.to_input(small)), self.cell_size

@@ -44,5 +44,6 @@ class SCN(SuperpixelModel):
         return self.head(features)[..., :height, :width]
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"assoc": (B, 9, H, W)}``: the softmax of :meth:`association_logits`."""
         return {"assoc": torch.softmax(self.association_logits(image), dim=1)}
 

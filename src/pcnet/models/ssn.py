@@ -82,6 +82,8 @@ class SSN(SuperpixelModel):
         return torch.cat([learned, inputs], dim=1)
 
     def forward(self, image: torch.Tensor, cell_size: int | None = None) -> dict[str, torch.Tensor]:
+        """Differentiable SLIC on the CNN features at grid ``cell_size`` (default: the model's):
+        ``assoc`` ``(B, 9, H, W)``, pixel ``features`` and superpixel ``centres``."""
         cell_size = int(cell_size or self.cell_size)
         check_image_batch(image, 1)
         features = self.pixel_features(image, cell_size)

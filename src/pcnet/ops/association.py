@@ -145,6 +145,7 @@ class Pool(nn.Module):
         self.cell_size = cell_size
 
     def forward(self, features: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
+        """Cell features from pixel features through the association: :func:`pool`."""
         return pool(features, assoc, self.cell_size)
 
 
@@ -156,4 +157,5 @@ class Unpool(nn.Module):
         self.cell_size = cell_size
 
     def forward(self, cells: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
+        """Pixel features from cell features through the association: :func:`unpool`."""
         return unpool(cells, assoc, self.cell_size)
