@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -26,6 +25,7 @@ from pcnet.evaluation import (
     summarize,
     write_csv,
 )
+from pcnet.io import ensure_writable_dir
 from pcnet.plots import plot_curves
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = _TABLE) 
 def _settings(cfg: DictConfig) -> list[Setting]:
     if cfg.pred_dir:
         return prediction_settings(cfg.pred_dir, cfg.pred_name)
-    from pcnet.api import available_methods
+    from pcnet.api import available_methods, check_options
 
     methods = list(cfg.method) if isinstance(cfg.method, ListConfig) else [cfg.method]
     unknown = [m for m in methods if m not in available_methods()]
@@ -60,6 +60,13 @@ def _settings(cfg: DictConfig) -> list[Setting]:
         f"method_n_segments names {sorted(set(per_method) - set(methods))}, which are not in method={methods}",
     )
     options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
+    check(
+        isinstance(options, dict) and set(options) <= set(methods),
+        f"options must map method names in method={methods} to their options, e.g. options={{slic:{{compactness:20}}}}; got {options!r}",
+    )
+    for method, method_options in options.items():
+        check(isinstance(method_options, dict), f"options.{method} must be a mapping of option names to values; got {method_options!r}")
+        check_options(method, method_options)
     return [
         Setting(m, k, options.get(m, {}))
         for m in methods
@@ -83,7 +90,7 @@ def run(cfg: DictConfig) -> list[dict[str, Any]]:
     if cfg.data.limit:
         samples = samples[: int(cfg.data.limit)]
     settings = _settings(cfg)
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    out_dir = ensure_writable_dir(HydraConfig.get().runtime.output_dir)  # before the long part
     log.info("%d images of %s/%s, %d settings -> %s", len(samples), cfg.data.root, cfg.data.split, len(settings), out_dir)
 
     start = time.perf_counter()

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pcnet._checks import check, check_n_segments
+from pcnet._checks import InputError, check, check_n_segments
 from pcnet.io import ImageLike, atomic_path, to_rgb_uint8
 from pcnet.models import build, list_models
 from pcnet.models.base import SuperpixelModel, resize_image
@@ -67,14 +67,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise ValueError(f"cannot read checkpoint {path}: not a PyTorch file or corrupt ({type(err).__name__})") from None
+        raise InputError(f"cannot read checkpoint {path}: not a PyTorch file or corrupt ({type(err).__name__})") from None
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
         name, config, state = payload["model"], payload["config"], payload["state_dict"]
     elif isinstance(payload, dict) and "pcnet_model" in payload:  # a Lightning checkpoint of SuperpixelModule
         name, config = payload["pcnet_model"]["name"], payload["pcnet_model"]["config"]
         state = {k[len("net."):]: v for k, v in payload["state_dict"].items() if k.startswith("net.")}
     else:
-        raise ValueError(f"{path} is not a pcnet model file or pcnet.train checkpoint (expected format {FORMAT!r})")
+        raise InputError(f"{path} is not a pcnet model file or pcnet.train checkpoint (expected format {FORMAT!r})")
     check(name in list_models(), f"{path} holds an unknown model {name!r}; valid models: {list_models()}")
     check(
         expect is None or name == expect,
@@ -84,7 +84,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as err:
-        raise ValueError(f"checkpoint {path} does not match a {name!r} model with config {config}: {str(err).splitlines()[0]}") from None
+        raise InputError(f"checkpoint {path} does not match a {name!r} model with config {config}: {str(err).splitlines()[0]}") from None
     return model.to(device).eval()
 
 

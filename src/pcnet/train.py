@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pcnet._checks import check
+from pcnet._checks import InputError, check
 from pcnet._cli import instantiate, run_cli
 from pcnet.callbacks import RunSummary
 from pcnet.inference import load_model
@@ -43,11 +44,29 @@ def init_weights(net: torch.nn.Module, path: str) -> None:
     try:
         net.load_state_dict(source.state_dict())
     except RuntimeError as err:
-        raise ValueError(
+        raise InputError(
             f"init_from={path} does not fit this {net.model_name!r} network (its config differs: "
             f"{str(err).splitlines()[0]}); pick a model trained with the same model.* settings"
         ) from None
     log.info("initialised %s from %s", net.model_name, path)
+
+
+def check_resume_checkpoint(path: str | os.PathLike, model_name: str) -> None:
+    """``ckpt_path`` must be a ``pcnet.train`` checkpoint of the configured model (checked before
+    Lightning restores it, whose errors on a wrong file are deep ``KeyError`` tracebacks)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path}: no such checkpoint (resume from <run>/checkpoints/last.ckpt)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise InputError(f"ckpt_path={path} cannot be read: not a checkpoint, or corrupt ({type(err).__name__})") from None
+    check(
+        isinstance(payload, dict) and "global_step" in payload and "pcnet_model" in payload,
+        f"ckpt_path={path} is not a pcnet.train checkpoint; to start from a model file's weights use init_from= instead",
+    )
+    saved = payload["pcnet_model"]["name"]
+    check(saved == model_name, f"ckpt_path={path} holds a {saved!r} run, but this run trains {model_name!r}: pick model={saved} or another checkpoint")
 
 
 def _command_line() -> str:
@@ -73,6 +92,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module: L.LightningModule = instantiate(cfg.module)
     if cfg.get("init_from"):
         init_weights(module.net, cfg.init_from)
+    if cfg.get("ckpt_path"):
+        check_resume_checkpoint(cfg.ckpt_path, module.net.model_name)
     callbacks = _instantiate_group(cfg.get("callbacks"))
     for callback in callbacks:
         if isinstance(callback, RunSummary) and callback.command is None:

@@ -66,6 +66,8 @@ class SuperpixelDataModule(L.LightningDataModule):
         check(model in CROP_MODES, f"unknown model {model!r} for the data module; valid: {sorted(CROP_MODES)}")
         self.dataset, self.root, self.seed = dataset, root, seed
         self.splits = {"train": "train", "val": "val", "test": "test", **(splits or {})}
+        check(isinstance(batch_size, int) and batch_size >= 1, f"data.batch_size must be a positive integer; got {batch_size!r}")
+        check(isinstance(num_workers, int) and num_workers >= 0, f"data.num_workers must be 0 (load in the main process) or more; got {num_workers!r}")
         self.batch_size, self.num_workers = batch_size, num_workers
         self.limits = {"val": val_limit, "test": test_limit}
         self.synthetic = {k: dict(v) for k, v in (synthetic or {}).items()}

@@ -94,6 +94,8 @@ class PCNetLoss(nn.Module):
         ignore_index: int = 255,
     ) -> None:
         super().__init__()
+        for name, weight in (("alpha", alpha), ("beta", beta), ("sr_weight", sr_weight), ("pos_weight", pos_weight)):
+            check(weight >= 0, f"loss.{name} must be >= 0 (a negative weight would maximise its loss); got {weight}")
         self.alpha, self.beta, self.sr_weight = alpha, beta, sr_weight
         self.use_sr, self.use_local = use_sr, use_local
         self.use_discriminative, self.binary_guidance = use_discriminative, binary_guidance
