@@ -427,7 +427,7 @@ def test_hydra_override_typos_give_hydras_message(module, overrides, fragment, t
     (tmp_path / "a_file").write_text("x")
     proc = subprocess.run(
         [sys.executable, "-m", module, *(o.format(file=tmp_path / "a_file") for o in overrides), f"paths.log_dir={tmp_path}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 1 and fragment in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr or "pcnet/" not in proc.stderr.split("Traceback")[1]  # no frame of ours
@@ -437,7 +437,7 @@ def test_predict_cli_one_line_in_a_real_process(tmp_path):
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     proc = subprocess.run(
         [sys.executable, "-m", "pcnet.predict", f"input={tmp_path}", f"output={tmp_path / 'out'}", "method=slci", f"paths.log_dir={tmp_path}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"error: unknown superpixel method 'slci'; available: {', '.join(pcnet.available_methods())}"

@@ -12,7 +12,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -31,7 +30,7 @@ __all__ = [
 ]
 
 #: What every image argument accepts: an array or a path to an image file.
-ImageLike = Union[np.ndarray, str, os.PathLike]
+ImageLike = np.ndarray | str | os.PathLike
 
 
 def _existing_file(path: str | os.PathLike) -> Path:
