@@ -51,7 +51,7 @@ weights-%: ## retrain + export one shipped SCN/SSN checkpoint: make weights-scn|
 	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/$*.pt --meta recipe=$(RECIPE_$*)
 
 ABLATION_DIR ?= logs/train/multiruns/ablation
-ablation: ## one-factor PCNet ablations on BSDS500 val (10 short runs) and their table (BSDS500=path)
+ablation: ## one-factor PCNet ablations on BSDS500 val (11 short runs, the reference twice) and their table (BSDS500=path)
 	test -f $(ABLATION_DIR)/stage1/checkpoints/last.ckpt || \
 	$(PYTHON) -m pcnet.train experiment=synthetic trainer.max_epochs=20 hydra.run.dir=$(ABLATION_DIR)/stage1
 	$(PYTHON) -m pcnet.train -m experiment=ablation_bsds500 "ablation=glob(*)" data.root=$(BSDS500) \
