@@ -242,6 +242,11 @@ def test_init_from_takes_the_weights_only(tmp_path):
         init_weights(build("pcnet", channels=[8, 16, 32, 64, 128]), path)
     with pytest.raises(ValueError, match="not 'scn'"):
         init_weights(build("scn"), path)
+    no_sr = build("pcnet", sr_head=False)  # the SR-head ablation starts from a stage 1 with the head
+    init_weights(no_sr, path)
+    assert all(torch.equal(v, source.state_dict()[k]) for k, v in no_sr.state_dict().items())
+    with pytest.raises(ValueError, match="does not fit this 'pcnet' network"):  # the head has no source
+        init_weights(build("pcnet"), str(save_model(tmp_path / "no_sr.pt", no_sr, half=False)))
 
 
 def test_killed_by_signal_resumes_to_the_same_weights(tmp_path):

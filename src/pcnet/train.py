@@ -38,17 +38,20 @@ def init_weights(net: torch.nn.Module, path: str) -> None:
     """Start from the network weights of a model file or checkpoint (a curriculum's earlier stage).
 
     Only the weights are taken: optimizer, step counter and data order start afresh (unlike
-    ``ckpt_path``, which resumes a run).
+    ``ckpt_path``, which resumes a run). Tensors the network lacks (a training head it was built
+    without, e.g. ``model.sr_head=false``) are left out; every tensor it has must be in the source.
     """
-    source = load_model(path, expect=getattr(net, "model_name", None))
+    source = load_model(path, expect=getattr(net, "model_name", None)).state_dict()
+    wanted = net.state_dict().keys()
+    dropped = sorted(set(source) - set(wanted))  # e.g. the SR head of a source trained with it
     try:
-        net.load_state_dict(source.state_dict())
+        net.load_state_dict({k: v for k, v in source.items() if k in wanted})
     except RuntimeError as err:
         raise InputError(
             f"init_from={path} does not fit this {net.model_name!r} network (its config differs: "
             f"{str(err).splitlines()[0]}); pick a model trained with the same model.* settings"
         ) from None
-    log.info("initialised %s from %s", net.model_name, path)
+    log.info("initialised %s from %s%s", net.model_name, path, f" (not used: {', '.join(dropped)})" if dropped else "")
 
 
 def check_resume_checkpoint(path: str | os.PathLike, model_name: str) -> None:
