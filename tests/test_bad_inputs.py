@@ -210,6 +210,15 @@ def test_api_unknown_method_and_option_list_the_valid_ones():
         pcnet.superpixels(image, 4, method="pcnet", tile=20)
 
 
+def test_api_tile_values():
+    """``tile=None`` is the whole image; NumPy integers are tiles too. With the halo (64 input px)
+    covering the whole 16×24 input, 16-px tiles give exactly the whole-image map."""
+    image = synthetic_image(64, 96, seed=3)[0]
+    whole = pcnet.superpixels(image, 24, method="pcnet", tile=None)
+    assert np.array_equal(whole, pcnet.superpixels(image, 24, method="pcnet", tile=np.int64(16)))
+    assert np.array_equal(whole, pcnet.superpixels(image, 24, method="pcnet", tile="auto"))
+
+
 @pytest.mark.parametrize("case", CHECKPOINTS, ids=str)
 def test_api_checkpoints(case, tmp_path):
     checkpoint = case.make(tmp_path)
@@ -289,13 +298,39 @@ def image_folder(tmp_path) -> Path:
     return folder
 
 
+#: placeholders of the CLI cases, as the docs table shows them
+SHOWN = {
+    "tmp": "<tmp>", "inputs": "<the input folder>", "file": "<a file>", "text": "<a text file>",
+    "pcnet": "<shipped pcnet.pt>", "scn": "<shipped scn.pt>",
+}
+
+
+def shown(args: list[str]) -> str:
+    """The docs table's first cell for a CLI case."""
+    return " ".join(args).format(**SHOWN).replace("{{", "{").replace("}}", "}")
+
+
+def placeholders(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "text.ckpt").write_text("not a checkpoint")
+    return {
+        "tmp": tmp_path, "file": tmp_path / "a_file", "text": tmp_path / "text.ckpt",
+        "pcnet": pcnet.inference.default_checkpoint("pcnet"), "scn": pcnet.inference.default_checkpoint("scn"),
+    }
+
+
 PREDICT_ERRORS = [
     (["method=slci"], "unknown superpixel method 'slci'; available:"),
     (["n_segments=0"], "n_segments must be a positive integer"),
     (["n_segments=2.5"], "n_segments must be a positive integer"),
-    (["method=slic", "options={{compactnes:5}}"], "unknown option(s) ['compactnes']"),
+    (["n_segments=0", "lightning=true"], "n_segments must be a positive integer"),
+    (["method=slic", "options={{compactnes:5}}"], "unknown option(s) ['compactnes'] for method 'slic'"),
+    (["method=pcnet", "options={{foo:1}}"], "unknown option(s) ['foo'] for method 'pcnet'; valid options: halo, min_size_fraction"),
+    (["options=5"], "options must be a mapping"),
     (["tile=100"], "tile must be null (whole image), 'auto' or a positive multiple of 16"),
+    (["method=slic", "tile=256"], "tile= applies to the learned methods"),
     (["checkpoint=/no/such/model.pt"], "no such checkpoint"),
+    (["checkpoint={text}"], "cannot read checkpoint"),
     (["method=scn", "checkpoint={pcnet}"], "holds a 'pcnet' model, not 'scn'"),
     (["output={file}/out"], "it or a parent of it is a file, not a folder"),
     (["input={tmp}/nope"], "no such file or folder"),
@@ -304,13 +339,12 @@ PREDICT_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("overrides, fragment", PREDICT_ERRORS, ids=[" ".join(o) for o, _ in PREDICT_ERRORS])
+@pytest.mark.parametrize("overrides, fragment", PREDICT_ERRORS, ids=[shown(o) for o, _ in PREDICT_ERRORS])
 def test_predict_cli_errors(overrides, fragment, image_folder, tmp_path, capsys):
     from pcnet.predict import run
 
-    (tmp_path / "a_file").write_text("x")
+    names = {**placeholders(tmp_path), "inputs": image_folder}
     (tmp_path / "empty_dir").mkdir()
-    names = {"tmp": tmp_path, "inputs": image_folder, "file": tmp_path / "a_file", "pcnet": pcnet.inference.default_checkpoint("pcnet")}
     before = snapshot(tmp_path)
     cfg = compose_cli("predict", [f"input={image_folder}", f"output={tmp_path / 'out'}", "progress=false", *(o.format(**names) for o in overrides)], tmp_path / "run")
     assert fragment in cli_error(capsys, run, cfg)
@@ -338,20 +372,23 @@ def test_predict_cli_bad_files_are_named_and_inputs_untouched(image_folder, tmp_
     assert written == ["good0_labels.png", "good0_overlay.png", "good1_labels.png", "good1_overlay.png", "summary.csv"]
 
 
+EVALUATE_ERRORS = [
+    (["method=slci"], "unknown method(s) ['slci']; valid methods:"),
+    (["n_segments=[10,-1]"], "n_segments must be a positive integer or a list of them"),
+    (["method=slic", "options={{slic:{{compactnes:5}}}}"], "unknown option(s) ['compactnes']"),
+    (["method=slic", "options={{slico:{{}}}}"], "options must map method names in method=['slic']"),
+    (["options=5"], "options must be a mapping"),
+    (["method=slic", "method_n_segments={{slico:[10]}}"], "method_n_segments names ['slico'], which are not in method="),
+]
+
+
 def test_evaluate_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
     from pcnet.evaluate import run
 
     before = snapshot(tiny_bsds)
-    (tmp_path / "a_file").write_text("x")
-    for overrides, fragment in [
-        (["method=slic", "options={slic:{compactnes:5}}"], "unknown option(s) ['compactnes']"),
-        (["method=slic", "options={slico:{}}"], "options must map method names in method=['slic']"),
-        (["n_segments=[10,-1]"], "n_segments must be a positive integer or a list of them"),
-    ]:
-        cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", *overrides], tmp_path / "run")
-        assert fragment in cli_error(capsys, run, cfg)
-    cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", "n_segments=[8]"], tmp_path / "a_file" / "run")
-    assert "it or a parent of it is a file, not a folder" in cli_error(capsys, run, cfg)
+    for overrides, fragment in EVALUATE_ERRORS:
+        cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", *(o.format() for o in overrides)], tmp_path / "run")
+        assert fragment in cli_error(capsys, run, cfg), overrides
     cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", "method=grid", "n_segments=[8]"], tmp_path / "run")
     assert run(cfg)[0]["n_images"] == 3
     assert snapshot(tiny_bsds) == before
@@ -360,6 +397,18 @@ def test_evaluate_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
 TRAIN_FAST = [
     "experiment=bsds500", "debug=fdr", "data.patch_size=64", "data.global_size=96", "data.batch_size=2",
     "data.num_workers=0", "data.val_limit=1", "callbacks.overlays=null", "extras.print_config=false",
+]
+TRAIN_ERRORS = [
+    (["init_from=/no/such.ckpt"], "no such checkpoint"),
+    (["init_from={text}"], "cannot read checkpoint"),
+    (["init_from={scn}"], "holds a 'scn' model, not 'pcnet'"),
+    (["ckpt_path=/no/such.ckpt"], "ckpt_path=/no/such.ckpt: no such checkpoint"),
+    (["ckpt_path={text}"], "cannot be read: not a checkpoint, or corrupt"),
+    (["ckpt_path={pcnet}"], "is not a pcnet.train checkpoint; to start from a model file's weights use init_from="),
+    (["data.batch_size=0"], "data.batch_size must be an integer >= 1; got 0"),
+    (["data.patch_size=50"], "patch_size 50 must be divisible by downscale 4"),
+    (["loss.alpha=-0.1"], "loss.alpha must be >= 0"),
+    (["data.root=/no/such/dataset"], "/no/such/dataset"),
 ]
 
 
@@ -371,46 +420,35 @@ def test_train_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
             image, labels = synthetic_image(96, 128, n_regions=5, seed=i)
             write_image(tiny_bsds / "images" / split / f"{i}.jpg", image)
             write_label_map(tiny_bsds / "gt" / split / f"{i}_0.png", labels + 1)
-    (tmp_path / "text.ckpt").write_text("not a checkpoint")
-    other = pcnet.inference.default_checkpoint("pcnet")
+    names = placeholders(tmp_path)
     before = snapshot(tiny_bsds)
-    for overrides, fragment in [
-        (["init_from=/no/such.ckpt"], "no such checkpoint"),
-        ([f"init_from={tmp_path / 'text.ckpt'}"], "cannot read checkpoint"),
-        ([f"init_from={pcnet.inference.default_checkpoint('scn')}"], "holds a 'scn' model, not 'pcnet'"),
-        (["ckpt_path=/no/such.ckpt"], "ckpt_path=/no/such.ckpt: no such checkpoint"),
-        ([f"ckpt_path={tmp_path / 'text.ckpt'}"], "cannot be read: not a checkpoint, or corrupt"),
-        ([f"ckpt_path={other}"], "is not a pcnet.train checkpoint; to start from a model file's weights use init_from="),
-        (["data.batch_size=0"], "data.batch_size must be a positive integer"),
-        (["data.patch_size=50"], "patch_size 50 must be divisible by downscale 4"),
-        (["loss.alpha=-0.1"], "loss.alpha must be >= 0"),
-        (["data.root=/no/such/dataset"], "/no/such/dataset"),
-    ]:
-        cfg = compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}", *overrides], tmp_path / "run")
-        assert fragment in cli_error(capsys, train, cfg)
-    cfg = compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}", "logger=csv"], tmp_path / "run")
-    train(cfg)
+    for overrides, fragment in TRAIN_ERRORS:
+        cfg = compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}", *(o.format(**names) for o in overrides)], tmp_path / "run")
+        assert fragment in cli_error(capsys, train, cfg), overrides
+    train(compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}"], tmp_path / "run"))
     assert snapshot(tiny_bsds) == before
 
 
-def test_benchmark_cli_errors(tmp_path, capsys):
+BENCHMARK_ERRORS = [
+    (["nope"], "invalid choice: 'nope'"),
+    (["ops", "--megapixels", "-1"], "argument --megapixels: must be > 0; got -1"),
+    (["ops", "--megapixels", "nan"], "argument --megapixels: must be > 0; got nan"),
+    (["complexity", "--sizes", "0"], "argument --sizes: must be >= 1; got 0"),
+    (["complexity", "--models", "slic"], "argument --models: invalid choice: 'slic'"),
+    (["speed", "--checkpoint", "pcnet.pt"], "expected METHOD=PATH"),
+    (["train", "--steps", "x"], "argument --steps: 'x' is not an integer"),
+    (["ops", "--megapixels", "0.01", "--csv", "{file}/ops.csv"], "it or a parent of it is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("argv, fragment", BENCHMARK_ERRORS, ids=[shown(a) for a, _ in BENCHMARK_ERRORS])
+def test_benchmark_cli_errors(argv, fragment, tmp_path, capsys):
     from pcnet.benchmark import main
 
-    (tmp_path / "a_file").write_text("x")
-    for argv, fragment in [
-        (["nope"], "invalid choice: 'nope'"),
-        (["ops", "--megapixels", "-1"], "argument --megapixels: must be > 0; got -1"),
-        (["complexity", "--sizes", "0"], "argument --sizes: must be >= 1; got 0"),
-        (["complexity", "--models", "slic"], "argument --models: invalid choice: 'slic'"),
-        (["speed", "--checkpoint", "pcnet.pt"], "expected METHOD=PATH"),
-        (["train", "--steps", "x"], "argument --steps: 'x' is not an integer"),
-    ]:
-        with pytest.raises(SystemExit) as info:
-            main(argv)
-        assert info.value.code == 2 and fragment in capsys.readouterr().err
+    names = placeholders(tmp_path)
     with pytest.raises(SystemExit) as info:
-        main(["ops", "--megapixels", "0.01", "--csv", str(tmp_path / "a_file" / "ops.csv")])
-    assert info.value.code == 2 and "it or a parent of it is a file" in capsys.readouterr().err
+        main([a.format(**names) for a in argv])
+    assert info.value.code == 2 and fragment in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -420,17 +458,18 @@ def test_benchmark_cli_errors(tmp_path, capsys):
         ("pcnet.predict", ["input=a.png", "output=out", "methd=slic"], "Could not override 'methd'"),
         ("pcnet.train", ["model=pcnte"], "Could not find 'model/pcnte'"),
         ("pcnet.train", ["hydra.run.dir={file}/run"], "Not a directory"),
+        ("pcnet.evaluate", ["hydra.run.dir={file}/run"], "Not a directory"),
     ],
 )
 def test_hydra_override_typos_give_hydras_message(module, overrides, fragment, tmp_path):
     """Real subprocesses: Hydra's own short message, no Python traceback of ours."""
-    (tmp_path / "a_file").write_text("x")
+    names = placeholders(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", module, *(o.format(file=tmp_path / "a_file") for o in overrides), f"paths.log_dir={tmp_path}"],
+        [sys.executable, "-m", module, *(o.format(**names) for o in overrides), f"paths.log_dir={tmp_path}"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 1 and fragment in proc.stderr, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr or "pcnet/" not in proc.stderr.split("Traceback")[1]  # no frame of ours
+    assert "Traceback" not in proc.stderr or "src/pcnet/" not in proc.stderr.split("Traceback")[1]  # no frame of ours
 
 
 def test_predict_cli_one_line_in_a_real_process(tmp_path):
@@ -446,8 +485,12 @@ def test_predict_cli_one_line_in_a_real_process(tmp_path):
 
 # ---------------------------------------------------------------------------------------- docs
 def test_docs_table_lists_every_case():
-    table = (REPO / "docs" / "bad_inputs.md").read_text()
+    """docs/bad_inputs.md has a row for every case, and each CLI row shows the case's fragment."""
+    table = (REPO / "docs" / "bad_inputs.md").read_text().splitlines()
     cases = IMAGES + N_SEGMENTS + LABEL_MAPS + METRIC_UPDATES + CHECKPOINTS
-    missing = [c.id for c in cases if f"| {c.id} |" not in table]
-    missing += [f for _, f in PREDICT_ERRORS if f not in table]
-    assert not missing, f"docs/bad_inputs.md lacks: {missing}"
+    missing = [c.id for c in cases if not any(line.startswith(f"| {c.id} |") for line in table)]
+    for args, fragment in PREDICT_ERRORS + EVALUATE_ERRORS + TRAIN_ERRORS + BENCHMARK_ERRORS:
+        rows = [line for line in table if line.startswith(f"| `{shown(args)}` |")]
+        if not any(fragment in row for row in rows):
+            missing.append(shown(args))
+    assert not missing, f"docs/bad_inputs.md lacks rows for: {missing}"

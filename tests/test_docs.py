@@ -43,8 +43,10 @@ MODULES = _all_modules()
 
 
 def _own_doc(obj: object) -> str:
-    """The object's own docstring (``inspect.getdoc`` would inherit a base class's)."""
-    return (getattr(obj, "__doc__", None) or "").strip()
+    """The object's own docstring (``inspect.getdoc`` would inherit a base class's; a dataclass
+    without one gets its signature as ``__doc__``, which does not count)."""
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return "" if inspect.isclass(obj) and doc.startswith(f"{obj.__name__}(") else doc
 
 
 def _public_objects(module_name: str) -> list[tuple[str, object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -202,9 +203,9 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     """SIGKILL ``predict`` after its first image: the rerun finishes the rest without redoing the
     done ones, removes temporary files a kill left behind, and ``overwrite=true`` redoes all."""
     inputs, out = tmp_path / "in", tmp_path / "out"
-    n = 12
+    n = 16  # slic takes ~0.5 s per image here: seconds of work left after the first one
     for i in range(n):
-        write_image(inputs / f"im{i:02d}.png", synthetic_image(384, 512, seed=i)[0])
+        write_image(inputs / f"im{i:02d}.png", synthetic_image(512, 640, seed=i)[0])
     args = [sys.executable, "-m", "pcnet.predict", f"input={inputs}", f"output={out}", "method=slic", "progress=false", f"paths.log_dir={tmp_path / 'logs'}"]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -217,7 +218,8 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     assert proc.returncode == -signal.SIGKILL, "predict finished before it could be killed"
     done = {p.name: p.stat().st_mtime_ns for p in out.glob("*_labels.png")}
     assert 1 <= len(done) < n
-    (out / ".im11_overlay.a1b2c3.tmp.png").write_bytes(b"half")  # as if killed while writing im11
+    undone = next(f"im{i:02d}" for i in range(n) if f"im{i:02d}_labels.png" not in done)
+    (out / f".{undone}_overlay.a1b2c3.tmp.png").write_bytes(b"half")  # as if killed while writing it
 
     again = predict(f"input={inputs}", f"output={out}", "method=slic", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -225,5 +227,8 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*_labels.png") if p.name in done} == done
     assert len(list(out.glob("*_labels.png"))) == len(list(out.glob("*_overlay.png"))) == n
     assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
+    with open(out / "summary.csv") as fh:  # the skipped images keep their rows of the first run
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == n and {r["status"] for r in rows} == {"ok"} and all(int(r["n_superpixels"]) > 0 for r in rows)
     redo = predict(f"input={inputs}", f"output={out}", "method=slic", "overwrite=true", cwd=tmp_path)
     assert f"{n} predicted, 0 skipped" in redo.stdout

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["InputError", "check", "check_n_segments", "check_shape", "check_finite", "check_label_map", "describe"]
+__all__ = ["InputError", "check", "check_finite", "check_fraction", "check_int", "check_label_map", "check_n_segments", "check_shape", "describe", "is_int"]
 
 
 class InputError(ValueError):
@@ -33,13 +33,36 @@ def check(condition: bool, message: str) -> None:
         raise InputError(message)
 
 
-def check_n_segments(n_segments: Any, n_pixels: int | None = None) -> int:
-    """A requested number of superpixels: a positive integer (bools and floats rejected), at most
-    the number of pixels when that is given. Returns it as ``int``."""
+def is_int(value: Any) -> bool:
+    """True for Python and NumPy integers, False for bools (``True`` is not a count)."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(value: Any, name: str, minimum: int = 0, multiple_of: int = 1) -> int:
+    """An integer ``>= minimum`` and a multiple of ``multiple_of``, returned as ``int``."""
+    rule = f"an integer >= {minimum}" + (f" and a multiple of {multiple_of}" if multiple_of > 1 else "")
+    check(is_int(value) and value >= minimum and value % multiple_of == 0, f"{name} must be {rule}; got {value!r}")
+    return int(value)
+
+
+def check_fraction(value: Any, name: str) -> float:
+    """A real number in ``[0, 1)``, returned as ``float``."""
     import numbers
 
     check(
-        isinstance(n_segments, numbers.Integral) and not isinstance(n_segments, (bool, np.bool_)) and n_segments >= 1,
+        isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and 0.0 <= float(value) < 1.0,
+        f"{name} must lie in [0, 1); got {value!r}",
+    )
+    return float(value)
+
+
+def check_n_segments(n_segments: Any, n_pixels: int | None = None) -> int:
+    """A requested number of superpixels: a positive integer (bools and floats rejected), at most
+    the number of pixels when that is given. Returns it as ``int``."""
+    check(
+        is_int(n_segments) and n_segments >= 1,
         f"n_segments must be a positive integer; got {n_segments!r} ({type(n_segments).__name__})",
     )
     check(

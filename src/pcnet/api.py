@@ -9,13 +9,18 @@ keyword-only arguments with defaults (they are what :func:`superpixels` accepts 
 from __future__ import annotations
 
 import inspect
-import numbers
 import os
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from pcnet._checks import check, check_finite, check_n_segments, describe
+from pcnet._checks import (
+    check,
+    check_finite,
+    check_fraction,
+    check_n_segments,
+    describe,
+)
 from pcnet.baselines.classical import CLASSICAL_METHODS, Method
 from pcnet.inference import LEARNED_METHODS
 from pcnet.io import ImageLike, to_rgb_uint8
@@ -126,10 +131,7 @@ def superpixels(
     fn = _lookup(method)
     check_options(method, options)
     check_n_segments(n_segments)
-    check(
-        isinstance(min_size_fraction, numbers.Real) and 0.0 <= float(min_size_fraction) < 1.0,
-        f"min_size_fraction must lie in [0, 1); got {min_size_fraction!r}",
-    )
+    check_fraction(min_size_fraction, "min_size_fraction")
     if isinstance(image, np.ndarray):
         check(image.size > 0, f"image is empty ({describe(image)}); superpixels need at least one pixel")
         check_finite(image, "image")

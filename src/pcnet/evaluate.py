@@ -59,9 +59,10 @@ def _settings(cfg: DictConfig) -> list[Setting]:
         set(per_method) <= set(methods),
         f"method_n_segments names {sorted(set(per_method) - set(methods))}, which are not in method={methods}",
     )
+    check(cfg.options is None or isinstance(cfg.options, DictConfig), f"options must be a mapping, e.g. options={{slic:{{compactness:20}}}}; got {cfg.options!r}")
     options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
     check(
-        isinstance(options, dict) and set(options) <= set(methods),
+        set(options) <= set(methods),
         f"options must map method names in method={methods} to their options, e.g. options={{slic:{{compactness:20}}}}; got {options!r}",
     )
     for method, method_options in options.items():

@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import cv2
@@ -28,7 +29,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pcnet._checks import InputError, check, check_n_segments
+from pcnet._checks import (
+    InputError,
+    check,
+    check_fraction,
+    check_int,
+    check_n_segments,
+    is_int,
+)
 from pcnet.io import ImageLike, atomic_path, to_rgb_uint8
 from pcnet.models import build, list_models
 from pcnet.models.base import SuperpixelModel, resize_image
@@ -106,7 +114,7 @@ def tiles(length: int, tile: int, halo: int, align: int) -> Iterator[tuple[int, 
 
 def _check_tile(tile: Any) -> None:
     check(
-        tile is None or tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 16 and tile % 16 == 0),
+        tile is None or tile == "auto" or (is_int(tile) and tile >= 16 and tile % 16 == 0),
         f"tile must be null (whole image), 'auto' or a positive multiple of 16 (input pixels); got {tile!r}",
     )
 
@@ -133,11 +141,8 @@ class Segmenter:
 
     def __post_init__(self) -> None:
         _check_tile(self.tile)
-        check(
-            isinstance(self.halo, int) and self.halo >= 0 and self.halo % 16 == 0,
-            f"halo must be a non-negative multiple of 16 (input pixels); got {self.halo!r}",
-        )
-        check(0.0 <= self.min_size_fraction < 1.0, f"min_size_fraction must lie in [0, 1); got {self.min_size_fraction!r}")
+        self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
+        check_fraction(self.min_size_fraction, "min_size_fraction")
 
     def _logits_tiled(self, x: torch.Tensor, tile: int, upscale: int) -> Iterator[tuple[torch.Tensor, int, int]]:
         height, width = x.shape[-2:]
@@ -171,14 +176,16 @@ class Segmenter:
             cells[top : top + ids.shape[0], left : left + ids.shape[1]] = ids.cpu().numpy()
         return cells, model.cell_size
 
-    def superpixels(self, image: ImageLike, n_segments: int | None = None, tile: int | str | None = None) -> np.ndarray:
-        """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` overrides the default."""
+    def superpixels(self, image: ImageLike, n_segments: int | None = None, tile: int | str | None | EllipsisType = ...) -> np.ndarray:
+        """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` (``None``: whole image)
+        overrides the segmenter's own when given."""
         rgb = to_rgb_uint8(image)
         height, width = rgb.shape[:2]
         if n_segments is not None:
             n_segments = check_n_segments(n_segments, height * width)
+        tile = self.tile if tile is ... else tile
         _check_tile(tile)
-        cells, cell_size = self.cells(rgb, n_segments, self.tile if tile is None else tile)
+        cells, cell_size = self.cells(rgb, n_segments, tile)
         n_cells = n_segments_for(cell_size, *cells.shape)
         if cells.shape != (height, width):
             cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)

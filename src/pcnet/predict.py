@@ -19,22 +19,41 @@ from pcnet.evaluation import write_csv
 from pcnet.prediction import (
     PredictionResult,
     find_inputs,
+    keep_earlier_rows,
     predict_files,
     prepare_output,
 )
 
 
-def segmenter(cfg: DictConfig) -> Any:
-    """``segment(rgb, n_segments)`` for the configured method (weights loaded once)."""
-    from pcnet.api import check_options, superpixels
-    from pcnet.inference import LEARNED_METHODS, load_segmenter
+def check_settings(cfg: DictConfig) -> dict[str, Any]:
+    """Method, options, ``n_segments`` and ``tile`` checked before any image is read or any
+    folder made; returns the options as a dict."""
+    from dataclasses import fields
 
-    # bad method, options or n_segments: fail before reading any image
+    from pcnet.api import check_options
+    from pcnet.inference import LEARNED_METHODS, Segmenter, _check_tile
+
     check(cfg.options is None or isinstance(cfg.options, DictConfig), f"options must be a mapping, e.g. options={{compactness:20}}; got {cfg.options!r}")
     options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
-    check_options(cfg.method, options if cfg.method not in LEARNED_METHODS else {})
     if cfg.n_segments is not None:
         check_n_segments(cfg.n_segments)
+    if cfg.method not in LEARNED_METHODS:
+        check_options(cfg.method, options)  # also rejects an unknown method, listing the valid ones
+        check(cfg.tile == "auto", f"tile= applies to the learned methods {sorted(LEARNED_METHODS)}, not {cfg.method!r}; leave it out")
+        return options
+    _check_tile(cfg.tile)
+    valid = sorted(f.name for f in fields(Segmenter) if f.name not in ("model", "tile", "progress"))
+    unknown = sorted(set(options) - set(valid))
+    check(not unknown, f"unknown option(s) {unknown} for method {cfg.method!r}; valid options: {', '.join(valid)} (and tile=, checkpoint=, device=)")
+    return options
+
+
+def segmenter(cfg: DictConfig) -> Any:
+    """``segment(rgb, n_segments)`` for the configured method (weights loaded once)."""
+    from pcnet.api import superpixels
+    from pcnet.inference import LEARNED_METHODS, load_segmenter
+
+    options = check_settings(cfg)
     if cfg.method in LEARNED_METHODS:
         loaded = load_segmenter(cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options)
         return loaded.superpixels
@@ -52,7 +71,7 @@ def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResul
     from pcnet.prediction_lightning import predict_with_trainer
 
     check(cfg.method in LEARNED_METHODS, f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}")
-    seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile)
+    seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile, **check_settings(cfg))
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=bool(cfg.progress))
     task = predict_with_trainer(trainer, seg, inputs, output, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite))
     return PredictionResult(task.rows)
@@ -60,13 +79,14 @@ def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResul
 
 def run(cfg: DictConfig) -> int:
     inputs = find_inputs(cfg.input)
-    segment = None if cfg.get("lightning") else segmenter(cfg)  # bad settings: stop before creating output
+    check_settings(cfg)  # bad settings: stop before creating the output folder
+    segment = None if cfg.get("lightning") else segmenter(cfg)
     output = prepare_output(cfg.output, inputs, bool(cfg.write_next_to_inputs))
     if segment is None:
         result = run_lightning(cfg, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
         result = predict_files(inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
-        write_csv(output / "summary.csv", result.rows)
+        write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output / "summary.csv"))
     done = sum(r["status"] == "ok" for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)
     print(f"{done} predicted, {skipped} skipped (already done), {len(result.failures)} failed -> {output}")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 import glob
 import os
 import resource
@@ -26,7 +27,7 @@ from pcnet._cli import USER_ERRORS
 from pcnet.io import ensure_writable_dir, read_image, write_image, write_label_map
 from pcnet.viz import draw_boundaries, mean_color
 
-__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "predict_files", "predict_one", "prepare_output"]
+__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "keep_earlier_rows", "predict_files", "predict_one", "prepare_output"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
 Segment = Callable[[np.ndarray, int | None], np.ndarray]
@@ -57,11 +58,20 @@ def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_in
         f"output={out} is the folder of the input images; choose another folder "
         "(or pass write_next_to_inputs=true to write beside them)",
     )
-    ensure_writable_dir(out)
     stems = [p.stem for p in inputs]
     duplicates = sorted({s for s in stems if stems.count(s) > 1})
     check(not duplicates, f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately")
-    return out
+    return ensure_writable_dir(out)
+
+
+def keep_earlier_rows(rows: Sequence[dict[str, Any]], summary: Path) -> list[dict[str, Any]]:
+    """``rows`` with each skipped image's row taken from an earlier run's ``summary`` CSV, so the
+    summary a rerun writes still holds every image's size, K and time."""
+    if not summary.is_file():
+        return list(rows)
+    with open(summary, newline="") as fh:
+        earlier = {r["file"]: r for r in csv.DictReader(fh) if r.get("status") == "ok"}
+    return [earlier.get(r["file"], r) if r["status"].startswith("skipped") else r for r in rows]
 
 
 @dataclass

@@ -51,12 +51,17 @@ def init_weights(net: torch.nn.Module, path: str) -> None:
             f"init_from={path} does not fit this {net.model_name!r} network (its config differs: "
             f"{str(err).splitlines()[0]}); pick a model trained with the same model.* settings"
         ) from None
-    log.info("initialised %s from %s%s", net.model_name, path, f" (not used: {', '.join(dropped)})" if dropped else "")
+    log.info("initialised %s from %s", net.model_name, path)
+    if dropped:
+        log.warning("init_from: %d tensors of %s are not in this network and were left out: %s", len(dropped), path, ", ".join(dropped))
 
 
 def check_resume_checkpoint(path: str | os.PathLike, model_name: str) -> None:
     """``ckpt_path`` must be a ``pcnet.train`` checkpoint of the configured model (checked before
-    Lightning restores it, whose errors on a wrong file are deep ``KeyError`` tracebacks)."""
+    Lightning restores it, whose errors on a wrong file are deep ``KeyError`` tracebacks).
+    Lightning's own names (``last``, ``best``, ``hpc``, ``registry``) and URLs pass through."""
+    if str(path) in ("last", "best", "hpc", "registry") or "://" in str(path):
+        return
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"ckpt_path={path}: no such checkpoint (resume from <run>/checkpoints/last.ckpt)")

@@ -9,7 +9,7 @@ import albumentations as A
 import lightning as L
 from torch.utils.data import DataLoader
 
-from pcnet._checks import check
+from pcnet._checks import check, check_int
 from pcnet.data.crops import CropSampler
 from pcnet.data.datasets import (
     CropDataset,
@@ -66,9 +66,8 @@ class SuperpixelDataModule(L.LightningDataModule):
         check(model in CROP_MODES, f"unknown model {model!r} for the data module; valid: {sorted(CROP_MODES)}")
         self.dataset, self.root, self.seed = dataset, root, seed
         self.splits = {"train": "train", "val": "val", "test": "test", **(splits or {})}
-        check(isinstance(batch_size, int) and batch_size >= 1, f"data.batch_size must be a positive integer; got {batch_size!r}")
-        check(isinstance(num_workers, int) and num_workers >= 0, f"data.num_workers must be 0 (load in the main process) or more; got {num_workers!r}")
-        self.batch_size, self.num_workers = batch_size, num_workers
+        self.batch_size = check_int(batch_size, "data.batch_size", minimum=1)
+        self.num_workers = check_int(num_workers, "data.num_workers (0: load in the main process)", minimum=0)
         self.limits = {"val": val_limit, "test": test_limit}
         self.synthetic = {k: dict(v) for k, v in (synthetic or {}).items()}
         self.reader_options = dict(reader_options or {})
