@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, help="a pcnet.train checkpoint (.ckpt) or model file")
     parser.add_argument("output", type=Path, help="the model file to write (.pt)")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
-    parser.add_argument("--meta", nargs="*", default=[], help="extra key=value facts to record")
+    parser.add_argument("--meta", nargs="+", action="extend", default=[], help="extra key=value facts to record (repeatable)")
     args = parser.parse_args(argv)
     run_cli(export, args.checkpoint, args.output, args.fp32, args.meta)
 
