@@ -151,6 +151,9 @@ def test_predict_cli_skips_corrupt_files_and_resumes(tmp_path, model_file):
     (out / "im1_labels.png").unlink()  # as if interrupted before im1 finished
     again = predict(f"input={inputs}", f"output={out}", f"checkpoint={model_file}", cwd=tmp_path)
     assert "1 predicted, 1 skipped" in again.stdout and (out / "im1_labels.png").exists()
+    with open(out / "summary.csv") as fh:  # im0 keeps its row of the first run (time included)
+        rows = {Path(r["file"]).name: r for r in csv.DictReader(fh)}
+    assert rows["im0.png"]["status"] == "ok" and float(rows["im0.png"]["seconds"]) > 0 and rows["broken.png"]["status"] == "failed"
 
 
 def test_predict_cli_refuses_to_write_into_the_input_folder(tmp_path):
@@ -227,8 +230,9 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*_labels.png") if p.name in done} == done
     assert len(list(out.glob("*_labels.png"))) == len(list(out.glob("*_overlay.png"))) == n
     assert not [p.name for p in out.iterdir() if ".tmp" in p.name]
-    with open(out / "summary.csv") as fh:  # the skipped images keep their rows of the first run
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == n and {r["status"] for r in rows} == {"ok"} and all(int(r["n_superpixels"]) > 0 for r in rows)
+    with open(out / "summary.csv") as fh:  # the killed run wrote none: skipped rows read the label maps
+        rows = {Path(r["file"]).stem: r for r in csv.DictReader(fh)}
+    assert sorted(r["status"] for r in rows.values()) == ["ok"] * (n - len(done)) + ["skipped (done)"] * len(done)
+    assert all(int(r["n_superpixels"]) > 0 and (int(r["height"]), int(r["width"])) == (512, 640) for r in rows.values())
     redo = predict(f"input={inputs}", f"output={out}", "method=slic", "overwrite=true", cwd=tmp_path)
     assert f"{n} predicted, 0 skipped" in redo.stdout

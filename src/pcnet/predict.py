@@ -86,7 +86,7 @@ def run(cfg: DictConfig) -> int:
         result = run_lightning(cfg, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
         result = predict_files(inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
-        write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output / "summary.csv"))
+        write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
     done = sum(r["status"] == "ok" for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)
     print(f"{done} predicted, {skipped} skipped (already done), {len(result.failures)} failed -> {output}")

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from pcnet._checks import check
 from pcnet._cli import USER_ERRORS
-from pcnet.io import ensure_writable_dir, read_image, write_image, write_label_map
+from pcnet.io import ensure_writable_dir, read_image, read_label_map, write_image, write_label_map
 from pcnet.viz import draw_boundaries, mean_color
 
 __all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "keep_earlier_rows", "predict_files", "predict_one", "prepare_output"]
@@ -64,14 +64,31 @@ def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_in
     return ensure_writable_dir(out)
 
 
-def keep_earlier_rows(rows: Sequence[dict[str, Any]], summary: Path) -> list[dict[str, Any]]:
-    """``rows`` with each skipped image's row taken from an earlier run's ``summary`` CSV, so the
-    summary a rerun writes still holds every image's size, K and time."""
-    if not summary.is_file():
-        return list(rows)
-    with open(summary, newline="") as fh:
-        earlier = {r["file"]: r for r in csv.DictReader(fh) if r.get("status") == "ok"}
-    return [earlier.get(r["file"], r) if r["status"].startswith("skipped") else r for r in rows]
+def keep_earlier_rows(rows: Sequence[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
+    """``rows`` with each skipped image's row completed, so the ``summary.csv`` a rerun writes
+    still describes every image: the earlier run's row when its summary has one, else the size
+    and K read from the label map it left (a killed run writes no summary)."""
+    summary = output / "summary.csv"
+    earlier: dict[str, dict[str, Any]] = {}
+    if summary.is_file():
+        with open(summary, newline="") as fh:
+            earlier = {r["file"]: r for r in csv.DictReader(fh) if r.get("status") == "ok"}
+    completed = []
+    for row in rows:
+        if row["status"].startswith("skipped"):
+            if row["file"] in earlier:
+                row = earlier[row["file"]]
+            else:
+                labels = read_label_map(_labels_path(output, Path(row["file"])))
+                row = {**row, "height": labels.shape[0], "width": labels.shape[1], "n_superpixels": int(labels.max()) + 1}
+        completed.append(row)
+    return completed
+
+
+def _labels_path(output: Path, image: Path) -> Path:
+    """The label map written for ``image``: ``<stem>_labels.png``, or ``.npy`` when K >= 65536."""
+    png = output / f"{image.stem}_labels.png"
+    return png if png.exists() or not png.with_suffix(".npy").exists() else png.with_suffix(".npy")
 
 
 @dataclass
@@ -97,7 +114,7 @@ def predict_one(
     input file: the row says ``failed`` and why)."""
     row: dict[str, Any] = {"file": str(path), "height": "", "width": "", "n_superpixels": "", "seconds": "", "peak_rss_mb": "", "status": "", "error": ""}
     labels_path = output / f"{path.stem}_labels.png"
-    if not overwrite and (labels_path.exists() or labels_path.with_suffix(".npy").exists()):
+    if not overwrite and _labels_path(output, path).exists():
         return {**row, "status": "skipped (done)"}
     for kind in ("labels", "overlay", "mean"):  # temporary files left by a run killed while writing
         for stale in output.glob(f".{glob.escape(path.stem)}_{kind}.*.tmp*"):
