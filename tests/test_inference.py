@@ -16,8 +16,8 @@ import pytest
 import torch
 
 import pcnet
-from pcnet.data.synthetic import synthetic_image
 from pcnet import inference
+from pcnet.data.synthetic import synthetic_image
 from pcnet.inference import Segmenter, load_model, save_model, tiles
 from pcnet.io import atomic_path, read_label_map, write_image
 from pcnet.models import build

@@ -24,7 +24,13 @@ from tqdm.auto import tqdm
 
 from pcnet._checks import check
 from pcnet._cli import USER_ERRORS
-from pcnet.io import ensure_writable_dir, read_image, read_label_map, write_image, write_label_map
+from pcnet.io import (
+    ensure_writable_dir,
+    read_image,
+    read_label_map,
+    write_image,
+    write_label_map,
+)
 from pcnet.viz import draw_boundaries, mean_color
 
 __all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "keep_earlier_rows", "predict_files", "predict_one", "prepare_output"]
