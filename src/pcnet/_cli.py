@@ -7,9 +7,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pcnet._checks import InputError
+from pcnet._checks import InputError, check
 
-__all__ = ["USER_ERRORS", "instantiate", "run_cli"]
+__all__ = ["USER_ERRORS", "config_mapping", "instantiate", "run_cli"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,14 @@ def instantiate(config: Any, **kwargs: Any) -> Any:
         if isinstance(cause, USER_ERRORS):
             raise cause from None
         raise
+
+
+def config_mapping(value: Any, name: str, example: str) -> dict[str, Any]:
+    """A config value that must be a mapping (or null, read as empty), as a plain resolved dict."""
+    from omegaconf import DictConfig, OmegaConf
+
+    check(value is None or isinstance(value, DictConfig), f"{name} must be a mapping, e.g. {example}; got {value!r}")
+    return OmegaConf.to_container(value, resolve=True) if value else {}
 
 
 def run_cli(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -15,8 +15,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from pcnet._checks import check
-from pcnet._cli import run_cli
+from pcnet._checks import check, is_int
+from pcnet._cli import config_mapping, run_cli
 from pcnet.data.bsds500 import bsds500_samples
 from pcnet.evaluation import (
     Setting,
@@ -59,8 +59,7 @@ def _settings(cfg: DictConfig) -> list[Setting]:
         set(per_method) <= set(methods),
         f"method_n_segments names {sorted(set(per_method) - set(methods))}, which are not in method={methods}",
     )
-    check(cfg.options is None or isinstance(cfg.options, DictConfig), f"options must be a mapping, e.g. options={{slic:{{compactness:20}}}}; got {cfg.options!r}")
-    options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
+    options = config_mapping(cfg.options, "options", "options={slic:{compactness:20}}")
     check(
         set(options) <= set(methods),
         f"options must map method names in method={methods} to their options, e.g. options={{slic:{{compactness:20}}}}; got {options!r}",
@@ -79,7 +78,7 @@ def _k_list(value: Any, name: str) -> list[int]:
     """A positive integer or a list of them, as a list; a clear error otherwise."""
     ks = list(value) if isinstance(value, ListConfig) else [value]
     check(
-        bool(ks) and all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks),
+        bool(ks) and all(is_int(k) and k > 0 for k in ks),
         f"{name} must be a positive integer or a list of them; got {OmegaConf.to_container(value) if isinstance(value, ListConfig) else value!r}",
     )
     return ks

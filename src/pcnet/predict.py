@@ -11,10 +11,10 @@ from typing import Any
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from pcnet._checks import check, check_n_segments
-from pcnet._cli import instantiate, run_cli
+from pcnet._cli import config_mapping, instantiate, run_cli
 from pcnet.evaluation import write_csv
 from pcnet.prediction import (
     PredictionResult,
@@ -33,8 +33,7 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
     from pcnet.api import check_options
     from pcnet.inference import LEARNED_METHODS, Segmenter, _check_tile
 
-    check(cfg.options is None or isinstance(cfg.options, DictConfig), f"options must be a mapping, e.g. options={{compactness:20}}; got {cfg.options!r}")
-    options = OmegaConf.to_container(cfg.options, resolve=True) if cfg.options else {}
+    options = config_mapping(cfg.options, "options", "options={compactness:20}")
     if cfg.n_segments is not None:
         check_n_segments(cfg.n_segments)
     if cfg.method not in LEARNED_METHODS:
@@ -48,12 +47,12 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
     return options
 
 
-def segmenter(cfg: DictConfig) -> Any:
-    """``segment(rgb, n_segments)`` for the configured method (weights loaded once)."""
+def segmenter(cfg: DictConfig, options: dict[str, Any]) -> Any:
+    """``segment(rgb, n_segments)`` for the configured method and its checked ``options``
+    (weights loaded once)."""
     from pcnet.api import superpixels
     from pcnet.inference import LEARNED_METHODS, load_segmenter
 
-    options = check_settings(cfg)
     if cfg.method in LEARNED_METHODS:
         loaded = load_segmenter(cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options)
         return loaded.superpixels
@@ -65,13 +64,13 @@ def segmenter(cfg: DictConfig) -> Any:
     return classical
 
 
-def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResult:
+def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output: Any) -> PredictionResult:
     """``Trainer.predict`` over the files: one shard per process of the configured strategy."""
     from pcnet.inference import LEARNED_METHODS, load_segmenter
     from pcnet.prediction_lightning import predict_with_trainer
 
     check(cfg.method in LEARNED_METHODS, f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}")
-    seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile, **check_settings(cfg))
+    seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile, **options)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=bool(cfg.progress))
     task = predict_with_trainer(trainer, seg, inputs, output, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite))
     return PredictionResult(task.rows)
@@ -79,11 +78,11 @@ def run_lightning(cfg: DictConfig, inputs: list, output: Any) -> PredictionResul
 
 def run(cfg: DictConfig) -> int:
     inputs = find_inputs(cfg.input)
-    check_settings(cfg)  # bad settings: stop before creating the output folder
-    segment = None if cfg.get("lightning") else segmenter(cfg)
+    options = check_settings(cfg)  # bad settings: stop before creating the output folder
+    segment = None if cfg.get("lightning") else segmenter(cfg, options)
     output = prepare_output(cfg.output, inputs, bool(cfg.write_next_to_inputs))
     if segment is None:
-        result = run_lightning(cfg, inputs, output)  # every rank writes summary_rank<r>.csv
+        result = run_lightning(cfg, options, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
         result = predict_files(inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
