@@ -122,3 +122,15 @@ def test_slic_reference_numbers_on_bsds500_test(tmp_path, bsds500_root):
     assert row["n_samples"] == 1063
     assert row["n_superpixels"] == pytest.approx(474, abs=3)
     assert row["br"] == pytest.approx(0.754, abs=0.003)
+
+
+def test_evaluate_scores_pcnet_with_and_without_refinement(tmp_path, tiny_bsds):
+    scores = {}
+    for name, extra in (("on", []), ("off", ["options={pcnet:{refine:false}}"])):
+        cfg, _ = evaluate_cfg(tmp_path / name, [f"data.root={tiny_bsds}", "method=pcnet", "n_segments=[12]", "workers=1", *extra])
+        (row,) = run(cfg)
+        scores[name] = row
+    # the synthetic images have exact, sharp edges: refinement finds more of them at r = 1
+    assert scores["on"]["br"] > scores["off"]["br"]
+    assert abs(scores["on"]["n_superpixels"] - scores["off"]["n_superpixels"]) <= 0.1 * scores["off"]["n_superpixels"] + 1
+

@@ -236,3 +236,18 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     assert all(int(r["n_superpixels"]) > 0 and (int(r["height"]), int(r["width"])) == (512, 640) for r in rows.values())
     redo = predict(f"input={inputs}", f"output={out}", "method=slic", "overwrite=true", cwd=tmp_path)
     assert f"{n} predicted, 0 skipped" in redo.stdout
+
+
+def test_predict_cli_takes_refine_option(tmp_path):
+    image, _ = synthetic_image(96, 128, n_regions=6, seed=2)
+    write_image(tmp_path / "in" / "a.png", image)
+    for name, extra in (("on", []), ("off", ["options={refine:false}"])):
+        proc = predict(f"input={tmp_path / 'in'}", f"output={tmp_path / name}", "n_segments=40", *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    on, off = (read_label_map(tmp_path / n / "a_labels.png") for n in ("on", "off"))
+    expected_off = pcnet.superpixels(image, 40, method="pcnet", refine=False)
+    np.testing.assert_array_equal(off, expected_off)
+    np.testing.assert_array_equal(on, pcnet.superpixels(image, 40, method="pcnet"))
+    bad = predict(f"input={tmp_path / 'in'}", f"output={tmp_path / 'bad'}", "options={refine:maybe}", cwd=tmp_path)
+    assert bad.returncode != 0 and "refine" in bad.stderr and "Traceback" not in bad.stderr
+

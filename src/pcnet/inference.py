@@ -17,6 +17,7 @@ small for the network's receptive field (see ``tests/test_inference.py``).
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from pcnet._checks import (
 from pcnet.io import ImageLike, atomic_path, to_rgb_uint8
 from pcnet.models import build, list_models
 from pcnet.models.base import SuperpixelModel, resize_image
-from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for
+from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for, refine_labels
 
 __all__ = ["FORMAT", "LEARNED_METHODS", "Segmenter", "load_model", "load_segmenter", "save_model", "tiles"]
 
@@ -65,11 +66,15 @@ def save_model(path: str | os.PathLike, model: SuperpixelModel, meta: Mapping[st
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expect: str | None = None) -> SuperpixelModel:
     """Load a model file or a ``pcnet.train`` Lightning checkpoint, in evaluation mode.
 
+    A model name (``"scn"``) that is not a file names the model file shipped for it.
+
     Raises:
         FileNotFoundError: no such file.
         ValueError: not a pcnet model/checkpoint, corrupt, or of another model kind than ``expect``.
     """
     path = Path(path)
+    if not path.is_file() and str(path) in list_models() and default_checkpoint(str(path)) is not None:
+        path = default_checkpoint(str(path))
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint: {path}")
     try:
@@ -131,6 +136,14 @@ class Segmenter:
         halo: context added around each tile (input pixels, a multiple of 16).
         min_size_fraction: connectivity merges components below this fraction of the mean size.
         progress: show a progress bar over tiles.
+        refine: move the boundaries onto the edges of the full-resolution image
+            (:func:`~pcnet.ops.refine_labels`) before connectivity is enforced. On by default:
+            it raises boundary recall and ASA for every learned method at every K we measured
+            (BSDS500 and exact-label synthetic images, README "Refinement"), most where the
+            association comes from a smaller image (PCNet, or any K below the native grid).
+            Fragments a refined label splits into join their neighbours, so K stays put.
+        refine_iter: boundary sweeps per refinement round; ``None``: the staircase height, i.e.
+            the factor between the image and the network input (PCNet: 4 at its native grid).
     """
 
     model: SuperpixelModel
@@ -138,9 +151,16 @@ class Segmenter:
     halo: int = 64
     min_size_fraction: float = 0.06
     progress: bool = False
+    refine: bool = True
+    refine_iter: int | None = None
 
     def __post_init__(self) -> None:
         _check_tile(self.tile)
+        check(isinstance(self.refine, bool), f"refine must be true or false; got {self.refine!r}")
+        check(
+            self.refine_iter is None or (is_int(self.refine_iter) and 1 <= self.refine_iter <= 64),
+            f"refine_iter must be null (automatic) or an integer in 1..64; got {self.refine_iter!r}",
+        )
         self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
         check_fraction(self.min_size_fraction, "min_size_fraction")
 
@@ -176,9 +196,17 @@ class Segmenter:
             cells[top : top + ids.shape[0], left : left + ids.shape[1]] = ids.cpu().numpy()
         return cells, model.cell_size
 
-    def superpixels(self, image: ImageLike, n_segments: int | None = None, tile: int | str | None | EllipsisType = ...) -> np.ndarray:
-        """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` (``None``: whole image)
-        overrides the segmenter's own when given."""
+    def superpixels(
+        self,
+        image: ImageLike,
+        n_segments: int | None = None,
+        tile: int | str | None | EllipsisType = ...,
+        refine: bool | EllipsisType = ...,
+    ) -> np.ndarray:
+        """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` (``None``: whole image) and
+        ``refine`` override the segmenter's own when given."""
+        refine = self.refine if refine is ... else refine
+        check(isinstance(refine, bool), f"refine must be True or False; got {refine!r}")
         rgb = to_rgb_uint8(image)
         height, width = rgb.shape[:2]
         if n_segments is not None:
@@ -187,9 +215,19 @@ class Segmenter:
         _check_tile(tile)
         cells, cell_size = self.cells(rgb, n_segments, tile)
         n_cells = n_segments_for(cell_size, *cells.shape)
+        # how many full-resolution pixels one network-input pixel spans: the staircase height
+        factor = getattr(self.model, "upscale", 1) * height / cells.shape[0]
         if cells.shape != (height, width):
             cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
-        return enforce_connectivity(cells, self.min_size_fraction, n_segments=n_cells)
+        # every predicted superpixel stays one region: pieces a label splits into join a neighbour
+        labels = enforce_connectivity(cells, self.min_size_fraction, n_segments=n_cells, keep_largest=True)
+        if not refine:
+            return labels
+        n_iter = self.refine_iter or max(2, math.ceil(factor))
+        # labels keep twice the size below which connectivity would merge them (a split piece too)
+        min_size = math.ceil(2 * self.min_size_fraction * height * width / n_cells) + 1
+        refined = refine_labels(rgb, labels, n_iter=n_iter, min_size=min_size)
+        return enforce_connectivity(refined, self.min_size_fraction, n_segments=n_cells, keep_largest=True)
 
 
 def default_checkpoint(method: str) -> Path | None:
@@ -226,15 +264,17 @@ def _learned_method(name: str) -> Any:
         checkpoint: str | os.PathLike | None = None,
         device: str = "cpu",
         tile: int | str | None = "auto",
+        refine: bool = True,
     ) -> np.ndarray:
         segmenter = _cached_segmenter(name, None if checkpoint is None else str(checkpoint), device)
-        return segmenter.superpixels(rgb, n_segments, tile=tile)
+        return segmenter.superpixels(rgb, n_segments, tile=tile, refine=refine)
 
     method.__name__ = name
     method.__doc__ = (
         f"{name.upper()} superpixels (learned). ``checkpoint``: a model file or pcnet.train checkpoint "
         f"(default: the one shipped with pcnet); ``device``: e.g. 'cpu' or 'cuda'; ``tile``: input "
-        "tile side for bounded-memory inference, None, or 'auto'."
+        "tile side for bounded-memory inference, None, or 'auto'; ``refine``: move the boundaries onto "
+        "the edges of the full-resolution image (default on; False: the network's boundaries as they are)."
     )
     method.connected = True  # already 4-connected and numbered 0..K-1
     return method

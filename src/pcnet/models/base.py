@@ -89,7 +89,7 @@ class SuperpixelModel(nn.Module):
         return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
 
     def superpixels(
-        self, image: ImageLike, n_segments: int | None = None, min_size_fraction: float = 0.06
+        self, image: ImageLike, n_segments: int | None = None, min_size_fraction: float = 0.06, refine: bool = True
     ) -> np.ndarray:
         """Full-resolution superpixels of one image.
 
@@ -100,6 +100,8 @@ class SuperpixelModel(nn.Module):
                 are partial, and connectivity enforcement splits and merges fragments.
             min_size_fraction: connectivity merges components below this fraction of the mean
                 superpixel size.
+            refine: move the boundaries onto the edges of the full-resolution image (see
+                :class:`~pcnet.inference.Segmenter`); ``False``: the network's own boundaries.
 
         Returns:
             ``(H, W)`` int32 labels 0..K-1, each superpixel 4-connected.
@@ -108,6 +110,7 @@ class SuperpixelModel(nn.Module):
 
         was_training = self.training
         try:
-            return Segmenter(self.eval(), tile=None, min_size_fraction=min_size_fraction).superpixels(image, n_segments)
+            segmenter = Segmenter(self.eval(), tile=None, min_size_fraction=min_size_fraction, refine=refine)
+            return segmenter.superpixels(image, n_segments)
         finally:
             self.train(was_training)

@@ -7,6 +7,8 @@ Python loop over pixels or regions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from skimage.measure import label as _label_components
 
@@ -54,10 +56,46 @@ def _border_counts(comp: np.ndarray, small: np.ndarray) -> tuple[np.ndarray, np.
     return codes // n, codes % n, length
 
 
+def _merge_rounds(
+    parent: np.ndarray,
+    sizes: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    length: np.ndarray,
+    may_merge: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Merge groups along component adjacencies ``(a, b, length)`` until none may merge:
+    each round, every root ``ra`` with an allowed neighbour root ``rb``
+    (``may_merge(ra, rb, group_sizes)``) joins the one it shares the longest border with."""
+    n_comp = parent.size
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        size = np.bincount(parent, weights=sizes, minlength=n_comp)
+        live = (root_a != root_b) & may_merge(root_a, root_b, size)
+        if not live.any():
+            return parent
+        ra, rb = root_a[live], root_b[live]
+        # total border between root pairs, then the longest border per merging root
+        n = np.int64(n_comp)
+        codes, inv = np.unique(ra * n + rb, return_inverse=True)
+        border = np.bincount(inv, weights=length[live])
+        pa, pb = codes // n, codes % n
+        order = np.lexsort((pb, -border, pa))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = pa[order][1:] != pa[order][:-1]
+        parent[pa[order][first]] = pb[order][first]
+        while True:  # pointer jumping to the roots
+            nxt = parent[parent]
+            if np.array_equal(nxt, parent):
+                break
+            parent = nxt
+
+
 def enforce_connectivity(
     labels: np.ndarray,
     min_size_fraction: float = 0.06,
     n_segments: int | None = None,
+    keep_largest: bool = False,
 ) -> np.ndarray:
     """Make every superpixel 4-connected and merge tiny ones, as SCN/SSN do after the argmax.
 
@@ -74,6 +112,9 @@ def enforce_connectivity(
             (SCN uses 0.06). ``0`` only splits and renumbers.
         n_segments: the intended number of superpixels for the mean size; defaults to the number
             of distinct labels in ``labels``.
+        keep_largest: also merge every component that is not the largest of its label, whatever
+            its size, so a label split in pieces (e.g. by :func:`~pcnet.ops.refine_labels`)
+            stays one superpixel and K does not grow.
 
     Returns:
         ``(H, W)`` int32 labels 0..K-1, each a single 4-connected region.
@@ -100,32 +141,27 @@ def enforce_connectivity(
     min_size = min_size_fraction * labels.size / n_segments
 
     small = sizes < min_size
-    if small.any() and n_comp > 1:
-        a, b, length = _border_counts(comp, small)
-        while True:
-            root_a, root_b = parent[a], parent[b]
-            size = np.bincount(parent, weights=sizes, minlength=n_comp)
-            live = (root_a != root_b) & (size[root_a] < min_size)
-            # merge only into a larger neighbour (ties: the lower id), so no cycles can form
-            up = (size[root_b] > size[root_a]) | ((size[root_b] == size[root_a]) & (root_b < root_a))
-            live &= up
-            if not live.any():
-                break
-            ra, rb = root_a[live], root_b[live]
-            # total border between root pairs, then the longest border per small root
-            n = np.int64(n_comp)
-            codes, inv = np.unique(ra * n + rb, return_inverse=True)
-            border = np.bincount(inv, weights=length[live])
-            pa, pb = codes // n, codes % n
-            order = np.lexsort((pb, -border, pa))
-            first = np.ones(order.size, dtype=bool)
-            first[1:] = pa[order][1:] != pa[order][:-1]
-            parent[pa[order][first]] = pb[order][first]
-            while True:  # pointer jumping to the roots
-                nxt = parent[parent]
-                if np.array_equal(nxt, parent):
-                    break
-                parent = nxt
+    fragment = np.zeros(n_comp, dtype=bool)
+    if keep_largest:
+        owner = np.zeros(n_comp, dtype=np.int64)
+        owner[comp.ravel()] = labels.ravel()
+        order = np.lexsort((-sizes, owner))  # by label, largest component first
+        first = np.ones(n_comp, dtype=bool)
+        first[1:] = owner[order][1:] != owner[order][:-1]
+        fragment[order[~first]] = True
+    if (small.any() or fragment.any()) and n_comp > 1:
+        a, b, length = _border_counts(comp, small | fragment)
+        if fragment.any():
+            # fragments join a neighbouring group whose root is a label's main component (never
+            # a fragment, so no cycles), by the longest border
+            parent = _merge_rounds(parent, sizes, a, b, length, lambda ra, rb, size: fragment[ra] & ~fragment[rb])
+
+        def into_larger(ra: np.ndarray, rb: np.ndarray, size: np.ndarray) -> np.ndarray:
+            # only into a larger neighbour (ties: the lower id), so no cycles can form
+            up = (size[rb] > size[ra]) | ((size[rb] == size[ra]) & (rb < ra))
+            return (size[ra] < min_size) & up
+
+        parent = _merge_rounds(parent, sizes, a, b, length, into_larger)
 
     # renumber roots by the raster position of their group's first pixel
     first_member = np.full(n_comp, n_comp, dtype=np.int64)
