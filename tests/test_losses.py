@@ -380,3 +380,28 @@ def test_superpixel_loss_mean_reduction_is_per_labelled_pixel():
     assert torch.allclose(mean["pos"], summed["pos"] * 2 / valid)
     with pytest.raises(ValueError, match="reduction"):
         superpixel_loss(assoc, labels, reduction="avg")
+
+
+def test_distillation_loss_known_values():
+    from pcnet.losses import DistillationLoss, distillation_loss
+
+    student = torch.full((2, 9, 3, 4), 1 / 9)
+    teacher = torch.zeros(2, 9, 3, 4)
+    teacher[:, 4] = 1.0  # every pixel fully in its own cell
+    # KL(one-hot ‖ uniform) = log 9 per pixel; summed over 12 pixels, per image, x scale
+    expected = 0.005 * 12 * math.log(9)
+    assert distillation_loss(student, teacher).item() == pytest.approx(expected, rel=1e-5)
+    assert distillation_loss(student, teacher, scale=1.0, reduction="mean").item() == pytest.approx(math.log(9), rel=1e-5)
+    assert DistillationLoss()(teacher, teacher).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="must match the student"):
+        distillation_loss(student, teacher[..., :2])
+
+
+def test_pcnet_zero_head_starts_uniform():
+    from pcnet.models import build
+
+    net = build("pcnet", sp_head_init="zero").eval()
+    assoc = net(torch.rand(1, 3, 16, 16))["assoc"]
+    assert torch.allclose(assoc, torch.full_like(assoc, 1 / 9))
+    with pytest.raises(ValueError, match="sp_head_init"):
+        build("pcnet", sp_head_init="ones")

@@ -26,6 +26,7 @@ from pcnet.export import export
 from pcnet.io import write_image, write_label_map
 from pcnet.inference import save_model
 from pcnet.models import build
+from pcnet._cli import instantiate
 from pcnet.train import init_weights, train
 
 CONF = Path(__file__).resolve().parents[1] / "src" / "pcnet" / "conf"
@@ -172,7 +173,7 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
     sweep = tmp_path / "sweep"
     stage1 = save_model(tmp_path / "stage1.pt", build("pcnet"), half=False)
     proc = run_cli(
-        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}", f"init_from={stage1}",
+        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}", f"stage1={stage1}",
         *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "data.val_limit=1", "trainer.max_steps=2",
         "trainer.val_check_interval=2", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
     )
@@ -188,7 +189,7 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
 
 
 def test_curriculum_stage_without_init_from_stops_at_once(tmp_path, layouts):
-    proc = run_cli("experiment=bsds500_cpu", f"data.root={layouts['bsds500']}", f"paths.log_dir={tmp_path}", cwd=tmp_path)
+    proc = run_cli("experiment=ablation_bsds500", f"data.root={layouts['bsds500']}", f"paths.log_dir={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: this experiment is a later curriculum stage: pass init_from=")
 
@@ -247,6 +248,48 @@ def test_init_from_takes_the_weights_only(tmp_path):
     assert all(torch.equal(v, source.state_dict()[k]) for k, v in no_sr.state_dict().items())
     with pytest.raises(ValueError, match="does not fit this 'pcnet' network"):  # the head has no source
         init_weights(build("pcnet"), str(save_model(tmp_path / "no_sr.pt", no_sr, half=False)))
+
+
+def test_init_from_prefix_takes_scn_encoder_decoder(tmp_path):
+    torch.manual_seed(2)
+    scn = build("scn")
+    path = str(save_model(tmp_path / "scn.pt", scn, half=False))
+    net = build("pcnet")
+    head_before = net.sp_head.weight.clone()
+    init_weights(net, path, prefix="backbone.")
+    backbone = {k: v for k, v in scn.state_dict().items() if k.startswith("backbone.")}
+    assert backbone and all(torch.equal(net.state_dict()[k], v) for k, v in backbone.items())
+    assert torch.equal(net.sp_head.weight, head_before)  # outside the prefix: the fresh init stays
+    with pytest.raises(ValueError, match="no tensors under it"):
+        init_weights(build("pcnet"), path, prefix="encoder.")
+    with pytest.raises(ValueError, match="does not fit this network under 'backbone.'"):
+        init_weights(build("pcnet", channels=[8, 16, 32, 64, 128]), path, prefix="backbone.")
+
+
+def test_distillation_needs_teacher_and_weight_together(tmp_path):
+    base = ["experiment=synthetic", *FAST["pcnet"]]
+    with pytest.raises(ValueError, match="needs module.teacher"):
+        instantiate(compose_train([*base, "loss.distill_weight=0.1"], tmp_path).module)
+    with pytest.raises(ValueError, match="loss.distill_weight is 0"):
+        instantiate(compose_train([*base, "module.teacher=scn"], tmp_path).module)
+    with pytest.raises(ValueError, match="distils into PCNet"):
+        instantiate(compose_train(["experiment=synthetic", "model=scn", "loss=scn", "module.teacher=scn"], tmp_path).module)
+
+
+def test_distillation_trains_towards_the_teacher(tmp_path):
+    """Two steps with the teacher: the logged KL is finite and positive, and the teacher is
+    frozen and left out of the checkpoint."""
+    overrides = [
+        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "module.teacher=scn",
+        "loss.distill_weight=0.1", "data.synthetic.train.length=2", "data.synthetic.val.length=1",
+        "trainer.max_steps=2", "trainer.max_epochs=-1", "trainer.log_every_n_steps=1", "logger=csv", "callbacks.overlays=null",
+    ]
+    train(compose_train(overrides, tmp_path))
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    assert state and not any("teacher" in k for k in state)
+    rows = list(csv.DictReader(open(next(tmp_path.glob("csv/*/metrics.csv")))))
+    distill = [float(r["train/distill"]) for r in rows if r.get("train/distill")]
+    assert distill and all(v > 0 and np.isfinite(v) for v in distill)
 
 
 def test_killed_by_signal_resumes_to_the_same_weights(tmp_path):

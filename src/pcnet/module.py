@@ -38,6 +38,11 @@ class SuperpixelModule(L.LightningModule):
         val_n_segments: number of superpixels requested on validation/test images (``None``:
             the model's native grid, about H·W/256).
         seed: seeds L_D's patch sampling (together with the global step, so resuming replays it).
+        val_refine: score validation/test superpixels after the full-resolution refinement
+            (default ``False``: the metrics judge the network itself, not the post-processing).
+        teacher: a model file (e.g. the shipped SCN) whose association on the full-resolution
+            global crop is PCNet's distillation target (``loss.distill_weight``); frozen, in
+            evaluation mode, and not part of this module's checkpoints.
 
     Validation and test run ``net.superpixels`` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
@@ -55,6 +60,8 @@ class SuperpixelModule(L.LightningModule):
         scheduler_interval: str = "step",
         val_n_segments: int | None = None,
         seed: int = 0,
+        val_refine: bool = False,
+        teacher: str | None = None,
     ) -> None:
         super().__init__()
         name = getattr(net, "model_name", "")
@@ -73,6 +80,22 @@ class SuperpixelModule(L.LightningModule):
         self.test_metrics = SuperpixelMetrics()
         self.val_sp_loss = MeanMetric()
         self.test_sp_loss = MeanMetric()
+        # a plain dict, not a submodule: the teacher stays out of state_dict and the optimizer
+        self._frozen: dict[str, SuperpixelModel] = {}
+        if teacher:
+            check(name == "pcnet", f"module.teacher distils into PCNet; this run trains {name!r}")
+            check(
+                getattr(loss, "distill_weight", 0) > 0,
+                "module.teacher is set but loss.distill_weight is 0: set a weight, or drop the teacher",
+            )
+            from pcnet.inference import load_model  # model files belong to inference
+
+            self._frozen["teacher"] = load_model(teacher).requires_grad_(False)
+        else:
+            check(
+                getattr(loss, "distill_weight", 0) == 0,
+                "loss.distill_weight > 0 needs module.teacher=<model file> (e.g. src/pcnet/weights/scn.pt)",
+            )
 
     # ------------------------------------------------------------------ training
 
@@ -82,9 +105,14 @@ class SuperpixelModule(L.LightningModule):
         glob = self.net(batch["global_input"], return_sr=use_sr)
         local = self.net(batch["local_input"], return_sr=use_sr) if use_local else None
         generator = torch.Generator(device=self.device).manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
+        target = {"labels": batch["global_labels"], "image": batch["global_image"]}
+        if "teacher" in self._frozen:
+            teacher = self._frozen["teacher"].to(self.device).eval()
+            with torch.no_grad():
+                target["teacher_assoc"] = teacher(batch["global_image"])["assoc"].float()
         return self.loss(
             glob,
-            {"labels": batch["global_labels"], "image": batch["global_image"]},
+            target,
             local,
             {"labels": batch["local_labels"], "image": batch["local_image"]} if use_local else None,
             generator=generator,
@@ -131,7 +159,7 @@ class SuperpixelModule(L.LightningModule):
         out = []
         for image, labels in zip(batch["image"], batch["labels"]):
             rgb = image.cpu().numpy()
-            superpixels = self.net.superpixels(rgb, n_segments=self.hparams.val_n_segments)
+            superpixels = self.net.superpixels(rgb, n_segments=self.hparams.val_n_segments, refine=self.hparams.val_refine)
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
             sp_loss.update(self.whole_image_sp_loss(rgb, labels[0]))
             out.append(superpixels)

@@ -34,13 +34,20 @@ def _instantiate_group(cfg: DictConfig | None) -> list[Any]:
     return [instantiate(entry) for entry in cfg.values() if isinstance(entry, DictConfig) and "_target_" in entry]
 
 
-def init_weights(net: torch.nn.Module, path: str) -> None:
+def init_weights(net: torch.nn.Module, path: str, prefix: str | None = None) -> None:
     """Start from the network weights of a model file or checkpoint (a curriculum's earlier stage).
 
     Only the weights are taken: optimizer, step counter and data order start afresh (unlike
     ``ckpt_path``, which resumes a run). Tensors the network lacks (a training head it was built
     without, e.g. ``model.sr_head=false``) are left out; every tensor it has must be in the source.
+
+    With ``prefix`` (``init_from_prefix``, e.g. ``backbone.``) only the tensors under it are taken,
+    from a model of any kind with the same layers there (PCNet's encoder–decoder from SCN's); the
+    rest of the network keeps its fresh initialisation.
     """
+    if prefix:
+        _init_prefix(net, path, prefix)
+        return
     source = load_model(path, expect=getattr(net, "model_name", None)).state_dict()
     wanted = net.state_dict().keys()
     dropped = sorted(set(source) - set(wanted))  # e.g. the SR head of a source trained with it
@@ -54,6 +61,21 @@ def init_weights(net: torch.nn.Module, path: str) -> None:
     log.info("initialised %s from %s", net.model_name, path)
     if dropped:
         log.warning("init_from: %d tensors of %s are not in this network and were left out: %s", len(dropped), path, ", ".join(dropped))
+
+
+def _init_prefix(net: torch.nn.Module, path: str, prefix: str) -> None:
+    source = {k: v for k, v in load_model(path).state_dict().items() if k.startswith(prefix)}
+    wanted = {k: v for k, v in net.state_dict().items() if k.startswith(prefix)}
+    check(wanted, f"init_from_prefix={prefix!r}: this {net.model_name!r} network has no tensors under it")
+    missing = sorted(set(wanted) - set(source))
+    wrong = sorted(k for k in set(wanted) & set(source) if wanted[k].shape != source[k].shape)
+    check(
+        not missing and not wrong,
+        f"init_from={path} does not fit this network under {prefix!r}: "
+        f"{len(missing)} tensors missing ({', '.join(missing[:3])}), {len(wrong)} of another shape ({', '.join(wrong[:3])})",
+    )
+    net.load_state_dict(source, strict=False)
+    log.info("initialised %d tensors under %r of %s from %s", len(source), prefix, net.model_name, path)
 
 
 def check_resume_checkpoint(path: str | os.PathLike, model_name: str) -> None:
@@ -99,7 +121,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.setup("fit" if cfg.get("train") else "test")  # a missing dataset fails here, at once
     module: L.LightningModule = instantiate(cfg.module)
     if cfg.get("init_from"):
-        init_weights(module.net, cfg.init_from)
+        init_weights(module.net, cfg.init_from, cfg.get("init_from_prefix"))
     if cfg.get("ckpt_path"):
         check_resume_checkpoint(cfg.ckpt_path, module.net.model_name)
     callbacks = _instantiate_group(cfg.get("callbacks"))

@@ -2,6 +2,7 @@
 composite loss, and SSN's loss. Functional first, each with an ``nn.Module`` twin."""
 
 from pcnet.losses.composite import PCNetLoss
+from pcnet.losses.distill import DistillationLoss, distillation_loss
 from pcnet.losses.discriminative import (
     LocalDiscriminativeLoss,
     local_discriminative_loss,
@@ -13,6 +14,7 @@ from pcnet.losses.ssn import SSNLoss, ssn_loss
 from pcnet.losses.superpixel import SuperpixelLoss, superpixel_loss
 
 __all__ = [
+    "DistillationLoss",
     "LocalDiscriminativeLoss",
     "PCNetLoss",
     "SRLoss",
@@ -20,6 +22,7 @@ __all__ = [
     "SuperpixelLoss",
     "binary_guidance_mask",
     "boundary_band",
+    "distillation_loss",
     "local_discriminative_loss",
     "longest_boundary_class",
     "sr_loss",

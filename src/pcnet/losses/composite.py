@@ -18,6 +18,7 @@ from torch import nn
 
 from pcnet._checks import check
 from pcnet.losses.discriminative import local_discriminative_loss
+from pcnet.losses.distill import distillation_loss
 from pcnet.losses.guidance import binary_guidance_mask
 from pcnet.losses.sr import boundary_band, sr_loss
 from pcnet.losses.superpixel import superpixel_loss
@@ -31,6 +32,8 @@ _HINTS = {
     "labels": "the target dict must hold the (B, H, W) class-id map at output resolution",
     "image": "the target dict must hold the (B, 3, H, W) high-resolution image the SR head "
     "reconstructs, or set use_sr=False",
+    "teacher_assoc": "distill_weight > 0 needs the teacher's (B, 9, H, W) association in the target "
+    "dict (set module.teacher=<model file>), or set distill_weight=0",
 }
 
 
@@ -58,6 +61,9 @@ class PCNetLoss(nn.Module):
         band_size: side of the dilation kernel of L_SR's boundary band.
         patch_size, max_patches: L_D's window side K and patches per image.
         ignore_index: label of unlabelled pixels.
+        distill_weight: weight of the distillation term (0: off): KL from a teacher's association
+            (``global_target["teacher_assoc"]``, e.g. SCN on the full-resolution crop) to the
+            global branch's, scaled like L_SP (:func:`~pcnet.losses.distillation_loss`).
 
     ``forward(global_out, global_target, local_out=None, local_target=None, generator=None)``
     takes the model outputs (``assoc``, ``sr``, ``embedding``) and targets (``labels``,
@@ -92,9 +98,11 @@ class PCNetLoss(nn.Module):
         patch_size: int = 5,
         max_patches: int = 64,
         ignore_index: int = 255,
+        distill_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, weight in (("alpha", alpha), ("beta", beta), ("sr_weight", sr_weight), ("pos_weight", pos_weight)):
+        weights = {"alpha": alpha, "beta": beta, "sr_weight": sr_weight, "pos_weight": pos_weight, "distill_weight": distill_weight}
+        for name, weight in weights.items():
             check(weight >= 0, f"loss.{name} must be >= 0 (a negative weight would maximise its loss); got {weight}")
         self.alpha, self.beta, self.sr_weight = alpha, beta, sr_weight
         self.use_sr, self.use_local = use_sr, use_local
@@ -103,6 +111,7 @@ class PCNetLoss(nn.Module):
         self.sp_reduction = sp_reduction
         self.band_size, self.patch_size, self.max_patches = band_size, patch_size, max_patches
         self.ignore_index = ignore_index
+        self.distill_weight = distill_weight
 
     def _branch(self, name: str, out: Any, target: Any, guided: bool) -> dict[str, torch.Tensor]:
         """``sp_<name>``, ``sr_<name>`` (when active) and their weighted sum under ``<name>``."""
@@ -152,5 +161,10 @@ class PCNetLoss(nn.Module):
             )
             losses.update(discriminative=loss, n_patches=n_patches)
             total = total + self.beta * loss
+        if self.distill_weight != 0:
+            assoc = _get(global_out, "assoc", "global_out")
+            teacher = _get(global_target, "teacher_assoc", "global_target")
+            losses["distill"] = distillation_loss(assoc, teacher, self.sp_scale, self.sp_reduction)
+            total = total + self.distill_weight * losses["distill"]
         losses["total"] = total
         return losses

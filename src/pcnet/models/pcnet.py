@@ -47,6 +47,9 @@ class PCNet(SuperpixelModel):
             to this many channels followed by a 1×1 conv (default 32; ``None``: one full conv).
             It trains as fast as the full 3×3 sub-pixel convolution on our CPU runs and keeps the
             SCN/PCNet FLOPs ratio at 13.5 instead of 11 (``python -m pcnet.benchmark complexity``).
+        sp_head_init: ``"default"`` (PyTorch's uniform init) or ``"zero"``: the SP head starts at
+            zero weights and bias, so the association starts uniform (1/9) instead of at random
+            logits (the grid-trap lever of ``docs/training_notes.md``).
 
     ``forward(image, return_sr=False)`` returns ``{"assoc", "embedding"}`` and, when asked,
     ``"sr"``: the reconstructed high-resolution image (a residual over bilinear upsampling).
@@ -63,6 +66,7 @@ class PCNet(SuperpixelModel):
         subpixel_kernel: int = 3,
         head_kernel: int = 1,
         subpixel_rank: int | None = 32,
+        sp_head_init: str = "default",
     ) -> None:
         super().__init__()
         check(upscale >= 1, f"upscale must be a positive integer; got {upscale}")
@@ -83,6 +87,10 @@ class PCNet(SuperpixelModel):
             nn.PixelShuffle(upscale),
         )
         self.sp_head = nn.Conv2d(embedding_dim, 9, head_kernel, 1, head_kernel // 2)
+        check(sp_head_init in ("default", "zero"), f"sp_head_init must be 'default' or 'zero'; got {sp_head_init!r}")
+        if sp_head_init == "zero":
+            nn.init.zeros_(self.sp_head.weight)
+            nn.init.zeros_(self.sp_head.bias)
         self.sr_head = nn.Conv2d(embedding_dim, 3, 3, 1, 1) if sr_head else None
 
     def forward(self, image: torch.Tensor, return_sr: bool = False) -> dict[str, torch.Tensor]:
