@@ -27,3 +27,22 @@ def test_speed_benchmark_runs_each_method_in_a_subprocess(tmp_path):
     assert (tmp_path / "speed.png").exists()
     skipped = bench_speed(("scn",), (10000,), {}, memory_gb=8, time_s=120, threads=1, out=None)
     assert skipped[0]["status"].startswith("skipped: needs") and math.isnan(skipped[0]["seconds"])
+
+
+def test_quality_suites_on_a_tiny_benchmark(tmp_path, tiny_bsds):
+    from pcnet.bench.quality import grid_ceiling, overlay_figure, score_checkpoints
+    from pcnet.bench.refinement import bench_refinement, refine_grid
+    from pcnet.inference import default_checkpoint
+
+    ceiling = {r["factor"]: r for r in grid_ceiling(tiny_bsds, "test", None, [1, 4])}
+    assert ceiling[1]["br"] == 1.0 and ceiling[1]["asa"] == 1.0  # the ground truth scores perfectly
+    assert ceiling[4]["br"] < 1.0
+    table = bench_refinement(tiny_bsds, "test", 2, ["pcnet", "slico"], ["12"], [1, 0], tmp_path / "refine.csv")
+    assert {r["method"] for r in table} == {"pcnet", "pcnet (no refine)", "slico"} and (tmp_path / "refine.csv").exists()
+    (none, refined) = refine_grid(tiny_bsds, "test", 2, "pcnet", 12, [(4, 5.0, 30.0, 2)])
+    assert none["setting"] == "none" and refined["br"] > none["br"]
+    shipped = str(default_checkpoint("pcnet"))
+    raw, again = score_checkpoints(tiny_bsds, "test", 2, 12, [("a", shipped), ("b", shipped)], refine=False)
+    assert raw["br"] == again["br"] and raw["n_superpixels"] > 1
+    out = overlay_figure(tiny_bsds, "test", ["100"], 12, ["pcnet-raw", "slic"], tmp_path / "overlays.png")
+    assert out.stat().st_size > 1000

@@ -7,6 +7,11 @@ Suites:
   train       seconds per training iteration and data-loading share, PCNet vs SCN
   levers      training step time of the CPU recipes with bf16 / channels-last vs fp32
   speed       seconds and peak memory per image, 512² to 10000², every method in its own process
+  refine      learned methods with / without full-resolution refinement vs SLIC / SLICO (quality)
+  refine-grid refinement settings (n_iter, compactness, smoothness, rounds) on a validation split
+  oracle      BR / ASA ceiling of boundaries on an f-pixel grid (the ground truth at 1/f resolution)
+  checkpoints checkpoints re-scored side by side with the same code (network alone by default)
+  overlays    boundary overlays of several methods on a few images (one PNG)
 """
 
 from __future__ import annotations
@@ -36,6 +41,24 @@ def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str],
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _setting(text: str) -> tuple[int, float, float, int]:
+    """argparse type for a refinement setting ``n_iter,compactness,smoothness,rounds``."""
+    parts = text.split(",")
+    try:
+        n_iter, compactness, smoothness, rounds = int(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected n_iter,compactness,smoothness,rounds (e.g. 4,5,30,2); got {text!r}") from None
+    return n_iter, compactness, smoothness, rounds
+
+
+def _named_path(text: str) -> tuple[str, str]:
+    """argparse type for ``NAME=PATH``."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH; got {text!r}")
+    return name, path
 
 
 def _checkpoint_pair(text: str) -> tuple[str, str]:
@@ -90,6 +113,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sp.add_argument("--time-s", type=number, default=600.0, help="skip runs expected to take longer")
     sp.add_argument("--threads", type=count, default=2)
     sp.add_argument("--csv", type=Path, default=Path("logs/benchmark/speed.csv"))
+    rf = sub.add_parser("refine", help="refinement on/off vs SLIC/SLICO on a BSDS500-layout folder")
+    rf.add_argument("--root", type=Path, required=True, help="BSDS500 or a make_synthetic folder")
+    rf.add_argument("--split", default="test", choices=["train", "val", "test"])
+    rf.add_argument("--limit", type=count, help="only the first N images")
+    rf.add_argument("--methods", nargs="+", default=["pcnet", "scn", "slic", "slico"])
+    rf.add_argument("--n-segments", nargs="+", default=["area/2500", "grid"], help="integers, area/<px per superpixel> or grid")
+    rf.add_argument("--tolerances", type=non_negative, nargs="+", default=[1, 2, 0], help="px; 0: the benchmark's r")
+    rf.add_argument("--csv", type=Path, default=Path("logs/benchmark/refine.csv"))
+    rg = sub.add_parser("refine-grid", help="refinement settings on a validation split (how the defaults were chosen)")
+    rg.add_argument("--root", type=Path, required=True)
+    rg.add_argument("--split", default="val", choices=["train", "val", "test"])
+    rg.add_argument("--limit", type=count, default=20)
+    rg.add_argument("--method", default="pcnet", choices=LEARNED)
+    rg.add_argument("--n-segments", type=count, default=600)
+    rg.add_argument("--settings", type=_setting, nargs="+", default=[(4, 5.0, 30.0, 2)], help="n_iter,compactness,smoothness,rounds")
+    rg.set_defaults(csv=None)
+    orc = sub.add_parser("oracle", help="ceiling of boundaries placed on an f-pixel grid")
+    orc.add_argument("--root", type=Path, required=True)
+    orc.add_argument("--split", default="val", choices=["train", "val", "test"])
+    orc.add_argument("--limit", type=count, default=20)
+    orc.add_argument("--factors", type=count, nargs="+", default=[1, 2, 4])
+    orc.set_defaults(csv=None)
+    ck = sub.add_parser("checkpoints", help="checkpoints re-scored side by side (network alone)")
+    ck.add_argument("--root", type=Path, required=True)
+    ck.add_argument("--split", default="val", choices=["train", "val", "test"])
+    ck.add_argument("--limit", type=count, default=20)
+    ck.add_argument("--n-segments", type=count, default=600)
+    ck.add_argument("--refine", action="store_true", help="score after the full-resolution refinement")
+    ck.add_argument("checkpoints", nargs="+", type=_named_path, help="NAME=PATH (model file or checkpoint)")
+    ck.set_defaults(csv=None)
+    ov = sub.add_parser("overlays", help="boundary overlays of several methods on a few images")
+    ov.add_argument("--root", type=Path, required=True)
+    ov.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ov.add_argument("--ids", nargs="+", required=True, help="image ids, e.g. 3063 8068")
+    ov.add_argument("--n-segments", type=count, default=600)
+    ov.add_argument("--methods", nargs="+", default=["pcnet-raw", "pcnet", "scn", "slic"])
+    ov.add_argument("--out", type=Path, default=Path("docs/overlays_bsds500.png"))
+    ov.set_defaults(csv=None)
     return parser.parse_args(argv)
 
 
@@ -113,6 +174,26 @@ def run(args: argparse.Namespace) -> None:
         from pcnet.bench.levers import bench_levers
 
         bench_levers(args.models, args.batch_size, args.repeat, args.threads, args.csv)
+    elif args.suite == "refine":
+        from pcnet.bench.refinement import bench_refinement
+
+        bench_refinement(args.root, args.split, args.limit, args.methods, args.n_segments, args.tolerances, args.csv)
+    elif args.suite == "refine-grid":
+        from pcnet.bench.refinement import refine_grid
+
+        refine_grid(args.root, args.split, args.limit, args.method, args.n_segments, args.settings)
+    elif args.suite == "oracle":
+        from pcnet.bench.quality import grid_ceiling
+
+        grid_ceiling(args.root, args.split, args.limit, args.factors)
+    elif args.suite == "checkpoints":
+        from pcnet.bench.quality import score_checkpoints
+
+        score_checkpoints(args.root, args.split, args.limit, args.n_segments, args.checkpoints, args.refine)
+    elif args.suite == "overlays":
+        from pcnet.bench.quality import overlay_figure
+
+        overlay_figure(args.root, args.split, args.ids, args.n_segments, args.methods, args.out)
     elif args.suite == "speed":
         from pcnet.bench.speed import bench_speed
         from pcnet.inference import default_checkpoint

@@ -4,7 +4,8 @@ RSS is its own. Runs that would exceed the memory or time budget are reported as
 the measured growth of the smaller sizes), and a run that dies is reported, not crashed on.
 
 The image is a synthetic one (rendered at ≤ 2048² and resized up); K is about H·W/256 for every
-method (the learned models' native grid).
+method (the learned models' native grid). ``<learned>-raw`` (e.g. ``pcnet-raw``) is the method
+without its full-resolution refinement (``refine=False``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ METHODS = ("pcnet", "scn", "ssn", "slico", "slic")
 SIZES = (512, 1024, 2048, 4096, 5000, 10000)
 #: rough peak bytes per output pixel, to skip runs that cannot fit (measured on the small sizes)
 BYTES_PER_PIXEL = {"pcnet": 60, "scn": 900, "ssn": 1500, "slico": 35, "slic": 120}
+BYTES_PER_PIXEL.update({f"{m}-raw": BYTES_PER_PIXEL[m] for m in ("pcnet", "scn", "ssn")})
 
 
 def _image(side: int):
@@ -53,9 +55,11 @@ def worker(method: str, side: int, checkpoint: str | None, threads: int) -> dict
 
     image = _image(side)
     n = max(1, side * side // 256)
+    refine = not method.endswith("-raw")
+    method = method.removesuffix("-raw")
     if method in LEARNED_METHODS:
         segmenter = load_segmenter(checkpoint, method) if checkpoint else Segmenter(build(method).eval())
-        run = lambda: segmenter.superpixels(image, None if method != "ssn" else n)  # noqa: E731
+        run = lambda: segmenter.superpixels(image, None if method != "ssn" else n, refine=refine)  # noqa: E731
     else:
         run = lambda: pcnet.superpixels(image, n, method=method)  # noqa: E731
     start = time.perf_counter()
@@ -87,7 +91,8 @@ def bench_speed(
             elif guess_s > time_s:
                 row["status"] = f"skipped: ~{guess_s:.0f} s > {time_s:g} s budget"
             else:
-                cmd = [sys.executable, "-m", "pcnet.bench.speed", method, str(side), str(threads), checkpoints.get(method, "")]
+                checkpoint = checkpoints.get(method.removesuffix("-raw"), "")
+                cmd = [sys.executable, "-m", "pcnet.bench.speed", method, str(side), str(threads), checkpoint]
                 try:
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_s * 1.5 + 120)
                     if proc.returncode == 0:

@@ -1,6 +1,6 @@
 """Synthetic images with known segmentations, generated on the fly from a seed.
 
-Regions are the cells of a random Voronoi diagram, each with its own colour, a linear gradient and
+Regions are the cells of a random Voronoi diagram (or overlapping ellipses: curved boundaries), each with its own colour, a linear gradient and
 a texture; thin curved structures (a few pixels wide) cross the image as classes of their own.
 The label map is exact by construction, so boundary metrics have a known ground truth.
 """
@@ -21,6 +21,17 @@ def _voronoi_labels(height: int, width: int, n_regions: int, rng: np.random.Gene
     yy, xx = np.mgrid[:height, :width]
     _, nearest = cKDTree(seeds).query(np.stack([yy.ravel(), xx.ravel()], axis=1), workers=-1)
     return nearest.reshape(height, width).astype(np.int32)
+
+
+def _blob_labels(height: int, width: int, n_regions: int, rng: np.random.Generator) -> np.ndarray:
+    """Curved boundaries: ``n_regions - 1`` random ellipses painted over a background, later over earlier."""
+    labels = np.zeros((height, width), np.int32)
+    scale = max(height, width)
+    for i in range(1, n_regions):
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        axes = tuple(int(scale * a) for a in rng.uniform(0.02, 0.12, size=2))
+        cv2.ellipse(labels, centre, axes, float(rng.uniform(0, 180)), 0, 360, i, thickness=-1)
+    return labels
 
 
 def _thin_structures(labels: np.ndarray, n_lines: int, rng: np.random.Generator) -> None:
@@ -61,6 +72,7 @@ def synthetic_image(
     n_lines: int = 3,
     noise: float = 6.0,
     seed: int = 0,
+    shapes: str = "voronoi",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A seeded synthetic RGB image and its exact label map.
 
@@ -70,6 +82,8 @@ def synthetic_image(
         n_lines: number of thin curved structures, each a class of its own.
         noise: standard deviation of the Gaussian pixel noise (0-255 scale).
         seed: the same seed always gives the same image.
+        shapes: ``"voronoi"`` (polygonal regions, straight boundaries) or ``"blobs"`` (overlapping
+            ellipses over a background: curved boundaries).
 
     Returns:
         ``(image, labels)``: ``(H, W, 3)`` uint8 RGB and ``(H, W)`` int32 labels 0..n-1.
@@ -82,8 +96,9 @@ def synthetic_image(
     check(height >= 1 and width >= 1, f"image size must be at least 1×1; got {height}×{width}")
     check(n_regions >= 1, f"n_regions must be a positive integer; got {n_regions}")
     check(n_lines >= 0 and noise >= 0, f"n_lines and noise must be >= 0; got {n_lines}, {noise}")
+    check(shapes in ("voronoi", "blobs"), f"shapes must be 'voronoi' or 'blobs'; got {shapes!r}")
     rng = np.random.default_rng(seed)
-    labels = _voronoi_labels(height, width, n_regions, rng)
+    labels = (_voronoi_labels if shapes == "voronoi" else _blob_labels)(height, width, n_regions, rng)
     _thin_structures(labels, n_lines, rng)
     # drop ids that no pixel kept (a region fully covered by a line), renumber 0..n-1
     present = np.bincount(labels.ravel()) > 0
