@@ -5,7 +5,7 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full evaluate demo train predict benchmark benchmark-ops ablation weights weights-pcnet
+.PHONY: help install lint test test-full evaluate demo train predict benchmark benchmark-ops ablation weights weights-pcnet
 # weights-scn / weights-ssn stay off .PHONY: make skips pattern rules (weights-%) for phony targets
 
 help: ## list the targets
@@ -15,6 +15,10 @@ install: ## install pcnet (editable) with test tools; the OpenCV contrib build g
 	$(PYTHON) -m pip install -e ".[dev]"
 	$(PYTHON) -m pip install --no-deps --force-reinstall "$(OPENCV_CONTRIB)"
 	$(PYTHON) -c "import cv2; assert hasattr(cv2, 'ximgproc'), 'cv2.ximgproc is missing after install'; print('cv2', cv2.__version__, 'with ximgproc')"
+
+lint: ## ruff (pyproject.toml: line length 120, pycodestyle, pyflakes, import order, pyupgrade, bugbear) and its formatter check
+	$(PYTHON) -m ruff check src tests
+	$(PYTHON) -m ruff format --check src tests
 
 test: ## fast test suite (what CI runs)
 	$(PYTHON) -m pytest -m "not slow" -n 2
@@ -37,13 +41,12 @@ predict: ## superpixels for INPUT (file, folder or glob) into OUTPUT with METHOD
 RECIPE_pcnet = bsds500_cpu
 RECIPE_scn = scn_bsds500_cpu
 RECIPE_ssn = ssn_bsds500_cpu
-weights: weights-pcnet weights-scn weights-ssn ## retrain + export every shipped checkpoint (CPU recipes, BSDS500=path)
+weights: weights-scn weights-ssn weights-pcnet ## retrain + export every shipped checkpoint (CPU recipes, BSDS500=path; PCNet last: it starts from SCN)
 
-weights-pcnet: ## PCNet's 2-stage curriculum: synthetic (160 steps), then BSDS500 from it; export
+weights-pcnet: ## PCNet: encoder-decoder from the shipped SCN, distilled from it on BSDS500 (800 steps); export
 	dir=logs/train/recipes/pcnet_$$(date +%Y%m%d_%H%M%S) && \
-	$(PYTHON) -m pcnet.train experiment=synthetic trainer.max_epochs=20 hydra.run.dir=$$dir/stage1 && \
-	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) init_from=$$dir/stage1/checkpoints/last.ckpt hydra.run.dir=$$dir/stage2 && \
-	$(PYTHON) -m pcnet.export $$dir/stage2/checkpoints/best_epoch_*.ckpt src/pcnet/weights/pcnet.pt --meta recipe=bsds500_cpu
+	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) hydra.run.dir=$$dir && \
+	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/pcnet.pt --meta recipe=bsds500_cpu
 
 weights-%: ## retrain + export one shipped SCN/SSN checkpoint: make weights-scn|weights-ssn (recipe RECIPE_<method>)
 	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \
@@ -55,7 +58,7 @@ ablation: ## one-factor PCNet ablations on BSDS500 val (11 short runs, the refer
 	test -f $(ABLATION_DIR)/stage1/checkpoints/last.ckpt || \
 	$(PYTHON) -m pcnet.train experiment=synthetic trainer.max_epochs=20 hydra.run.dir=$(ABLATION_DIR)/stage1
 	$(PYTHON) -m pcnet.train -m experiment=ablation_bsds500 "ablation=glob(*)" data.root=$(BSDS500) \
-		init_from=$(abspath $(ABLATION_DIR))/stage1/checkpoints/last.ckpt hydra.sweep.dir=$(ABLATION_DIR)
+		stage1=$(abspath $(ABLATION_DIR))/stage1/checkpoints/last.ckpt hydra.sweep.dir=$(ABLATION_DIR)
 	$(PYTHON) -m pcnet.ablation $(ABLATION_DIR)
 
 benchmark: ## every speed benchmark: ops, complexity, train, speed (CSV + plots in logs/benchmark)

@@ -93,8 +93,14 @@ IMAGES = [
     Case("float image outside [0, 1]", noise((40, 50, 3), np.float64, 300), (InputError, "must lie in [0, 1]")),
     Case("NaN in a float image", lambda _: np.full((40, 50, 3), np.nan), (InputError, "NaN or infinite")),
     Case("inf in a float image", lambda _: np.full((40, 50, 3), np.inf), (InputError, "NaN or infinite")),
-    Case("NaN in a torch tensor (H, W, 3)", lambda _: torch.full((40, 50, 3), float("nan")), (InputError, "NaN or infinite")),
-    Case("negative int8 image", lambda _: np.full((40, 50, 3), -3, np.int8), (InputError, "must hold values in 0..255")),
+    Case(
+        "NaN in a torch tensor (H, W, 3)",
+        lambda _: torch.full((40, 50, 3), float("nan")),
+        (InputError, "NaN or infinite"),
+    ),
+    Case(
+        "negative int8 image", lambda _: np.full((40, 50, 3), -3, np.int8), (InputError, "must hold values in 0..255")
+    ),
     Case("channels-first (3, H, W)", noise((3, 40, 50)), (InputError, ".transpose(1, 2, 0)")),
     Case("5 channels", noise((40, 50, 5)), (InputError, "must have 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)")),
     Case("4-D batch (1, H, W, 3)", noise((1, 40, 50, 3)), (InputError, "must be (H, W) or (H, W, C)")),
@@ -102,7 +108,11 @@ IMAGES = [
     Case("nested list", lambda _: [[0, 1], [2, 3]], (InputError, "must be a NumPy array or a file path")),
     Case("truncated JPEG", file_with("cut.jpg", jpeg_bytes()[:300]), (InputError, "empty, corrupt or not an image")),
     Case("empty file", file_with("empty.png", b""), (InputError, "empty, corrupt or not an image")),
-    Case("text file named .png", file_with("text.png", b"hello, not an image"), (InputError, "empty, corrupt or not an image")),
+    Case(
+        "text file named .png",
+        file_with("text.png", b"hello, not an image"),
+        (InputError, "empty, corrupt or not an image"),
+    ),
     Case("directory named .png", file_with("folder.png", None), (InputError, "is a directory")),
     Case("missing file", lambda tmp: tmp / "nope.png", (FileNotFoundError, "no such file")),
 ]
@@ -134,9 +144,21 @@ LABEL_MAPS = [
 ]
 
 METRIC_UPDATES = [
-    Case("update: 2 predictions, 1 target", lambda _: (torch.zeros(2, 20, 30, dtype=torch.long), torch.zeros(1, 20, 30, dtype=torch.long)), (InputError, "one ground truth")),
-    Case("update: H, W differ", lambda _: (torch.zeros(1, 20, 30, dtype=torch.long), torch.zeros(1, 20, 31, dtype=torch.long)), (InputError, "must have the same shape")),
-    Case("update: float predictions", lambda _: (torch.zeros(1, 20, 30), torch.zeros(1, 20, 30, dtype=torch.long)), (InputError, "must hold integer labels")),
+    Case(
+        "update: 2 predictions, 1 target",
+        lambda _: (torch.zeros(2, 20, 30, dtype=torch.long), torch.zeros(1, 20, 30, dtype=torch.long)),
+        (InputError, "one ground truth"),
+    ),
+    Case(
+        "update: H, W differ",
+        lambda _: (torch.zeros(1, 20, 30, dtype=torch.long), torch.zeros(1, 20, 31, dtype=torch.long)),
+        (InputError, "must have the same shape"),
+    ),
+    Case(
+        "update: float predictions",
+        lambda _: (torch.zeros(1, 20, 30), torch.zeros(1, 20, 30, dtype=torch.long)),
+        (InputError, "must hold integer labels"),
+    ),
     Case("update: (H, W) maps", lambda _: (torch.from_numpy(GOOD), torch.from_numpy(GOOD))),
 ]
 
@@ -147,9 +169,17 @@ def shipped(name: str) -> Callable[[Path], Path]:
 
 CHECKPOINTS = [
     Case("missing checkpoint", lambda tmp: tmp / "missing.pt", (FileNotFoundError, "no such checkpoint")),
-    Case("corrupt checkpoint (cut short)", lambda tmp: file_with("cut.pt", shipped("pcnet")(tmp).read_bytes()[:4096])(tmp), (InputError, "cannot read checkpoint")),
+    Case(
+        "corrupt checkpoint (cut short)",
+        lambda tmp: file_with("cut.pt", shipped("pcnet")(tmp).read_bytes()[:4096])(tmp),
+        (InputError, "cannot read checkpoint"),
+    ),
     Case("text file as checkpoint", file_with("text.pt", b"not a checkpoint"), (InputError, "cannot read checkpoint")),
-    Case("PyTorch file that is not a pcnet model", lambda tmp: torch.save({"w": torch.zeros(2)}, tmp / "other.pt") or tmp / "other.pt", (InputError, "not a pcnet model file")),
+    Case(
+        "PyTorch file that is not a pcnet model",
+        lambda tmp: torch.save({"w": torch.zeros(2)}, tmp / "other.pt") or tmp / "other.pt",
+        (InputError, "not a pcnet model file"),
+    ),
     Case("SCN checkpoint for method=pcnet", shipped("scn"), (InputError, "holds a 'scn' model, not 'pcnet'")),
     Case("shipped PCNet checkpoint", shipped("pcnet")),
 ]
@@ -279,7 +309,8 @@ def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
     """Every file under ``folder`` with its mtime and content hash."""
     return {
         str(p.relative_to(folder)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -300,8 +331,12 @@ def image_folder(tmp_path) -> Path:
 
 #: placeholders of the CLI cases, as the docs table shows them
 SHOWN = {
-    "tmp": "<tmp>", "inputs": "<the input folder>", "file": "<a file>", "text": "<a text file>",
-    "pcnet": "<shipped pcnet.pt>", "scn": "<shipped scn.pt>",
+    "tmp": "<tmp>",
+    "inputs": "<the input folder>",
+    "file": "<a file>",
+    "text": "<a text file>",
+    "pcnet": "<shipped pcnet.pt>",
+    "scn": "<shipped scn.pt>",
 }
 
 
@@ -314,8 +349,11 @@ def placeholders(tmp_path: Path) -> dict[str, Any]:
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "text.ckpt").write_text("not a checkpoint")
     return {
-        "tmp": tmp_path, "file": tmp_path / "a_file", "text": tmp_path / "text.ckpt",
-        "pcnet": pcnet.inference.default_checkpoint("pcnet"), "scn": pcnet.inference.default_checkpoint("scn"),
+        "tmp": tmp_path,
+        "file": tmp_path / "a_file",
+        "text": tmp_path / "text.ckpt",
+        "pcnet": pcnet.inference.default_checkpoint("pcnet"),
+        "scn": pcnet.inference.default_checkpoint("scn"),
     }
 
 
@@ -325,7 +363,10 @@ PREDICT_ERRORS = [
     (["n_segments=2.5"], "n_segments must be a positive integer"),
     (["n_segments=0", "lightning=true"], "n_segments must be a positive integer"),
     (["method=slic", "options={{compactnes:5}}"], "unknown option(s) ['compactnes'] for method 'slic'"),
-    (["method=pcnet", "options={{foo:1}}"], "unknown option(s) ['foo'] for method 'pcnet'; valid options: halo, min_size_fraction"),
+    (
+        ["method=pcnet", "options={{foo:1}}"],
+        "unknown option(s) ['foo'] for method 'pcnet'; valid options: halo, min_size_fraction",
+    ),
     (["options=5"], "options must be a mapping"),
     (["tile=100"], "tile must be null (whole image), 'auto' or a positive multiple of 16"),
     (["method=slic", "tile=256"], "tile= applies to the learned methods"),
@@ -346,7 +387,16 @@ def test_predict_cli_errors(overrides, fragment, image_folder, tmp_path, capsys)
     names = {**placeholders(tmp_path), "inputs": image_folder}
     (tmp_path / "empty_dir").mkdir()
     before = snapshot(tmp_path)
-    cfg = compose_cli("predict", [f"input={image_folder}", f"output={tmp_path / 'out'}", "progress=false", *(o.format(**names) for o in overrides)], tmp_path / "run")
+    cfg = compose_cli(
+        "predict",
+        [
+            f"input={image_folder}",
+            f"output={tmp_path / 'out'}",
+            "progress=false",
+            *(o.format(**names) for o in overrides),
+        ],
+        tmp_path / "run",
+    )
     assert fragment in cli_error(capsys, run, cfg)
     assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()  # nothing written
 
@@ -359,7 +409,11 @@ def test_predict_cli_bad_files_are_named_and_inputs_untouched(image_folder, tmp_
     image_folder.chmod(0o555)
     before = snapshot(image_folder)
     try:
-        cfg = compose_cli("predict", [f"input={image_folder}", f"output={tmp_path / 'out'}", "method=slico", "progress=false"], tmp_path / "run")
+        cfg = compose_cli(
+            "predict",
+            [f"input={image_folder}", f"output={tmp_path / 'out'}", "method=slico", "progress=false"],
+            tmp_path / "run",
+        )
         assert run(cfg) == 1
     finally:
         image_folder.chmod(0o755)
@@ -378,7 +432,10 @@ EVALUATE_ERRORS = [
     (["method=slic", "options={{slic:{{compactnes:5}}}}"], "unknown option(s) ['compactnes']"),
     (["method=slic", "options={{slico:{{}}}}"], "options must map method names in method=['slic']"),
     (["options=5"], "options must be a mapping"),
-    (["method=slic", "method_n_segments={{slico:[10]}}"], "method_n_segments names ['slico'], which are not in method="),
+    (
+        ["method=slic", "method_n_segments={{slico:[10]}}"],
+        "method_n_segments names ['slico'], which are not in method=",
+    ),
 ]
 
 
@@ -387,16 +444,31 @@ def test_evaluate_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
 
     before = snapshot(tiny_bsds)
     for overrides, fragment in EVALUATE_ERRORS:
-        cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", *(o.format() for o in overrides)], tmp_path / "run")
+        cfg = compose_cli(
+            "evaluate",
+            [f"data.root={tiny_bsds}", "progress=false", "workers=1", *(o.format() for o in overrides)],
+            tmp_path / "run",
+        )
         assert fragment in cli_error(capsys, run, cfg), overrides
-    cfg = compose_cli("evaluate", [f"data.root={tiny_bsds}", "progress=false", "workers=1", "method=grid", "n_segments=[8]"], tmp_path / "run")
+    cfg = compose_cli(
+        "evaluate",
+        [f"data.root={tiny_bsds}", "progress=false", "workers=1", "method=grid", "n_segments=[8]"],
+        tmp_path / "run",
+    )
     assert run(cfg)[0]["n_images"] == 3
     assert snapshot(tiny_bsds) == before
 
 
 TRAIN_FAST = [
-    "experiment=bsds500", "debug=fdr", "data.patch_size=64", "data.global_size=96", "data.batch_size=2",
-    "data.num_workers=0", "data.val_limit=1", "callbacks.overlays=null", "extras.print_config=false",
+    "experiment=bsds500",
+    "debug=fdr",
+    "data.patch_size=64",
+    "data.global_size=96",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.val_limit=1",
+    "callbacks.overlays=null",
+    "extras.print_config=false",
 ]
 TRAIN_ERRORS = [
     (["init_from=/no/such.ckpt"], "no such checkpoint"),
@@ -423,7 +495,9 @@ def test_train_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
     names = placeholders(tmp_path)
     before = snapshot(tiny_bsds)
     for overrides, fragment in TRAIN_ERRORS:
-        cfg = compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}", *(o.format(**names) for o in overrides)], tmp_path / "run")
+        cfg = compose_cli(
+            "train", [*TRAIN_FAST, f"data.root={tiny_bsds}", *(o.format(**names) for o in overrides)], tmp_path / "run"
+        )
         assert fragment in cli_error(capsys, train, cfg), overrides
     train(compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}"], tmp_path / "run"))
     assert snapshot(tiny_bsds) == before
@@ -466,7 +540,11 @@ def test_hydra_override_typos_give_hydras_message(module, overrides, fragment, t
     names = placeholders(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", module, *(o.format(**names) for o in overrides), f"paths.log_dir={tmp_path}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 1 and fragment in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr or "src/pcnet/" not in proc.stderr.split("Traceback")[1]  # no frame of ours
@@ -475,8 +553,20 @@ def test_hydra_override_typos_give_hydras_message(module, overrides, fragment, t
 def test_predict_cli_one_line_in_a_real_process(tmp_path):
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     proc = subprocess.run(
-        [sys.executable, "-m", "pcnet.predict", f"input={tmp_path}", f"output={tmp_path / 'out'}", "method=slci", f"paths.log_dir={tmp_path}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pcnet.predict",
+            f"input={tmp_path}",
+            f"output={tmp_path / 'out'}",
+            "method=slci",
+            f"paths.log_dir={tmp_path}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"error: unknown superpixel method 'slci'; available: {', '.join(pcnet.available_methods())}"

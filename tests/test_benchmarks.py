@@ -38,7 +38,9 @@ def test_quality_suites_on_a_tiny_benchmark(tmp_path, tiny_bsds):
     assert ceiling[1]["br"] == 1.0 and ceiling[1]["asa"] == 1.0  # the ground truth scores perfectly
     assert ceiling[4]["br"] < 1.0
     table = bench_refinement(tiny_bsds, "test", 2, ["pcnet", "slico"], ["12"], [1, 0], tmp_path / "refine.csv")
-    assert {r["method"] for r in table} == {"pcnet", "pcnet (no refine)", "slico"} and (tmp_path / "refine.csv").exists()
+    assert {r["method"] for r in table} == {"pcnet", "pcnet (no refine)", "slico"} and (
+        tmp_path / "refine.csv"
+    ).exists()
     (none, refined) = refine_grid(tiny_bsds, "test", 2, "pcnet", 12, [(4, 5.0, 30.0, 2)])
     assert none["setting"] == "none" and refined["br"] > none["br"]
     shipped = str(default_checkpoint("pcnet"))

@@ -58,7 +58,9 @@ def test_crops_are_reproducible_from_the_generator():
 
 def test_small_images_are_padded_with_the_ignore_label():
     image, labels = two_regions(40, 50, 25)
-    out = CropSampler(mode="single", patch_size=64, global_size=None, downscale=1)(image, labels, np.random.default_rng(0))
+    out = CropSampler(mode="single", patch_size=64, global_size=None, downscale=1)(
+        image, labels, np.random.default_rng(0)
+    )
     assert out["labels"].shape == (64, 64)
     assert (out["labels"][40:] == 255).all() and (out["labels"][:, 50:] == 255).all()
     assert (out["image"][40:] == 0).all()
@@ -99,8 +101,15 @@ def test_crop_dataset_depends_on_epoch_and_index_only():
 @pytest.mark.parametrize("model, keys", [("pcnet", {"global_input", "local_labels"}), ("scn", {"input", "labels"})])
 def test_datamodule_batches(model, keys):
     dm = SuperpixelDataModule(
-        model=model, patch_size=64, global_size=96, batch_size=2, num_workers=0,
-        synthetic={"train": {"length": 4, "height": 128, "width": 160}, "val": {"length": 2, "height": 96, "width": 80}},
+        model=model,
+        patch_size=64,
+        global_size=96,
+        batch_size=2,
+        num_workers=0,
+        synthetic={
+            "train": {"length": 4, "height": 128, "width": 160},
+            "val": {"length": 2, "height": 96, "width": 80},
+        },
     )
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))

@@ -23,16 +23,28 @@ EXTENDING = REPO / "docs" / "extending.md"
 
 #: the modules whose ``__all__`` is the public API (each must have one)
 PUBLIC_MODULES = [
-    "pcnet", "pcnet.api", "pcnet.io", "pcnet.metrics", "pcnet.ops", "pcnet.losses", "pcnet.models",
-    "pcnet.data", "pcnet.inference", "pcnet.prediction", "pcnet.evaluation", "pcnet.viz",
-    "pcnet.callbacks", "pcnet.module",
+    "pcnet",
+    "pcnet.api",
+    "pcnet.io",
+    "pcnet.metrics",
+    "pcnet.ops",
+    "pcnet.losses",
+    "pcnet.models",
+    "pcnet.data",
+    "pcnet.inference",
+    "pcnet.prediction",
+    "pcnet.evaluation",
+    "pcnet.viz",
+    "pcnet.callbacks",
+    "pcnet.module",
 ]
 
 
 def _all_modules() -> list[str]:
     """The listed modules, then every other non-private ``pcnet`` module that declares ``__all__``."""
     found = [
-        info.name for info in pkgutil.walk_packages(pcnet.__path__, "pcnet.")
+        info.name
+        for info in pkgutil.walk_packages(pcnet.__path__, "pcnet.")
         if not any(part.startswith("_") for part in info.name.split(".")) and not info.name.startswith("pcnet.conf")
     ]
     extra = [name for name in found if name not in PUBLIC_MODULES and hasattr(importlib.import_module(name), "__all__")]
@@ -145,9 +157,22 @@ def test_readme_links_the_extending_guide_and_local_links_resolve():
 
 def test_extending_guide_covers_datasets_models_and_methods():
     text = EXTENDING.read_text(encoding="utf-8")
-    for needle in ("## Add a dataset", "## Add a model", "## Add a superpixel method", "READERS",
-                   "register_model", "register_method", "LOSSES", "CROP_MODES", "conf/data/", "conf/model/",
-                   "conf/experiment/", "tests/test_readers.py", "tests/test_models.py", "tests/test_train.py"):
+    for needle in (
+        "## Add a dataset",
+        "## Add a model",
+        "## Add a superpixel method",
+        "READERS",
+        "register_model",
+        "register_method",
+        "LOSSES",
+        "CROP_MODES",
+        "conf/data/",
+        "conf/model/",
+        "conf/experiment/",
+        "tests/test_readers.py",
+        "tests/test_models.py",
+        "tests/test_train.py",
+    ):
         assert needle in text, f"docs/extending.md does not mention {needle}"
 
 
@@ -204,7 +229,12 @@ def test_extending_plugin_example_runs(tmp_path):
     (tmp_path / "my_plugin.py").write_text(_code_block(EXTENDING.read_text(encoding="utf-8"), "# my_plugin.py"))
     script = PLUGIN_CHECK.format(root=(tmp_path / "mydata").as_posix())
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "plugin ok" in result.stdout

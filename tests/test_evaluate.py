@@ -57,11 +57,22 @@ def test_ground_truth_as_prediction_scores_perfectly(tmp_path, tiny_bsds):
 def test_methods_sweep_in_two_workers(tmp_path, tiny_bsds):
     cfg, out = evaluate_cfg(
         tmp_path,
-        [f"data.root={tiny_bsds}", "method=[slic,slico,grid]", "n_segments=[20,60]", "method_n_segments={grid:[30]}", "options={slic:{compactness:20}}", "workers=2"],
+        [
+            f"data.root={tiny_bsds}",
+            "method=[slic,slico,grid]",
+            "n_segments=[20,60]",
+            "method_n_segments={grid:[30]}",
+            "options={slic:{compactness:20}}",
+            "workers=2",
+        ],
     )
     summary = run(cfg)
     assert [(r["method"], r["n_segments"]) for r in summary] == [
-        ("slic", 20), ("slic", 60), ("slico", 20), ("slico", 60), ("grid", 30)
+        ("slic", 20),
+        ("slic", 60),
+        ("slico", 20),
+        ("slico", 60),
+        ("grid", 30),
     ]
     assert cfg.options.slic.compactness == 20
     for method in ("slic", "slico"):
@@ -92,7 +103,9 @@ def test_cli_errors_are_one_line(tiny_bsds, tmp_path, overrides, fragment):
     overrides = [o.format(root=tiny_bsds) for o in overrides]
     proc = subprocess.run(
         [sys.executable, "-m", "pcnet.evaluate", *overrides, f"paths.log_dir={tmp_path}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -127,10 +140,13 @@ def test_slic_reference_numbers_on_bsds500_test(tmp_path, bsds500_root):
 def test_evaluate_scores_pcnet_with_and_without_refinement(tmp_path, tiny_bsds):
     scores = {}
     for name, extra in (("on", []), ("off", ["options={pcnet:{refine:false}}"])):
-        cfg, _ = evaluate_cfg(tmp_path / name, [f"data.root={tiny_bsds}", "method=pcnet", "n_segments=[12]", "workers=1", *extra])
+        cfg, _ = evaluate_cfg(
+            tmp_path / name, [f"data.root={tiny_bsds}", "method=pcnet", "n_segments=[12]", "workers=1", *extra]
+        )
         (row,) = run(cfg)
         scores[name] = row
     # the synthetic images have exact, sharp edges: refinement finds more of them at r = 1
     assert scores["on"]["br"] > scores["off"]["br"]
-    assert abs(scores["on"]["n_superpixels"] - scores["off"]["n_superpixels"]) <= 0.1 * scores["off"]["n_superpixels"] + 1
-
+    assert (
+        abs(scores["on"]["n_superpixels"] - scores["off"]["n_superpixels"]) <= 0.1 * scores["off"]["n_superpixels"] + 1
+    )

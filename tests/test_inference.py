@@ -47,9 +47,17 @@ def test_model_file_round_trip(model_file):
 def test_lightning_checkpoint_loads(tmp_path):
     net = build("scn", channels=[8, 16, 32, 64, 128])
     ckpt = tmp_path / "last.ckpt"
-    torch.save({"pcnet_model": {"name": "scn", "config": net.build_config}, "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, ckpt)
+    torch.save(
+        {
+            "pcnet_model": {"name": "scn", "config": net.build_config},
+            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+        },
+        ckpt,
+    )
     loaded = load_model(ckpt)
-    assert loaded.model_name == "scn" and all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values()))
+    assert loaded.model_name == "scn" and all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values())
+    )
 
 
 def test_bad_checkpoints(tmp_path, model_file):
@@ -85,7 +93,11 @@ def test_tiled_equals_untiled_on_2048(model_file):
 
 def test_learned_methods_through_the_api(model_file, monkeypatch):
     rng = np.random.default_rng(0)
-    for image in (rng.integers(0, 256, (61, 45, 3), np.uint8), rng.random((30, 41)), rng.integers(0, 256, (20, 26, 4), np.uint8)):
+    for image in (
+        rng.integers(0, 256, (61, 45, 3), np.uint8),
+        rng.random((30, 41)),
+        rng.integers(0, 256, (20, 26, 4), np.uint8),
+    ):
         labels = pcnet.superpixels(image, 12, method="pcnet", checkpoint=model_file)
         assert is_superpixel_map(labels, image.shape[:2])
     monkeypatch.setattr(inference, "default_checkpoint", lambda method: None)  # as in a build without weights
@@ -130,7 +142,10 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
 def predict(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pcnet.predict", *args, "progress=false", f"paths.log_dir={cwd / 'logs'}"],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -153,7 +168,11 @@ def test_predict_cli_skips_corrupt_files_and_resumes(tmp_path, model_file):
     assert "1 predicted, 1 skipped" in again.stdout and (out / "im1_labels.png").exists()
     with open(out / "summary.csv") as fh:  # im0 keeps its row of the first run (time included)
         rows = {Path(r["file"]).name: r for r in csv.DictReader(fh)}
-    assert rows["im0.png"]["status"] == "ok" and float(rows["im0.png"]["seconds"]) > 0 and rows["broken.png"]["status"] == "failed"
+    assert (
+        rows["im0.png"]["status"] == "ok"
+        and float(rows["im0.png"]["seconds"]) > 0
+        and rows["broken.png"]["status"] == "failed"
+    )
 
 
 def test_predict_cli_refuses_to_write_into_the_input_folder(tmp_path):
@@ -165,7 +184,13 @@ def test_predict_cli_refuses_to_write_into_the_input_folder(tmp_path):
 def test_predict_cli_large_image_with_small_tiles(tmp_path, model_file):
     image, _ = synthetic_image(3000, 4000, n_regions=40, seed=9)
     write_image(tmp_path / "big.jpg", image)
-    proc = predict(f"input={tmp_path / 'big.jpg'}", f"output={tmp_path / 'out'}", f"checkpoint={model_file}", "tile=192", cwd=tmp_path)
+    proc = predict(
+        f"input={tmp_path / 'big.jpg'}",
+        f"output={tmp_path / 'out'}",
+        f"checkpoint={model_file}",
+        "tile=192",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     (written,) = [p for p in (tmp_path / "out").iterdir() if p.stem == "big_labels"]  # .png, or .npy if K >= 65536
     assert is_superpixel_map(read_label_map(written).astype(np.int32), (3000, 4000))
@@ -177,8 +202,15 @@ def test_export_cli_writes_a_small_model_file(tmp_path):
     net = build("pcnet")
     ckpt = tmp_path / "last.ckpt"
     torch.save(
-        {"pcnet_model": {"name": "pcnet", "config": net.build_config}, "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-         "global_step": 40, "epoch": 4, "callbacks": {"ModelCheckpoint{'monitor': 'val/br'}": {"monitor": "val/br", "best_model_score": torch.tensor(0.8)}}},
+        {
+            "pcnet_model": {"name": "pcnet", "config": net.build_config},
+            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+            "global_step": 40,
+            "epoch": 4,
+            "callbacks": {
+                "ModelCheckpoint{'monitor': 'val/br'}": {"monitor": "val/br", "best_model_score": torch.tensor(0.8)}
+            },
+        },
         ckpt,
     )
     out = export(ckpt, tmp_path / "pcnet.pt", extra=["dataset=synthetic"])
@@ -195,7 +227,14 @@ def test_predict_through_lightning_ddp_shards_the_files(tmp_path, model_file):
     for i in range(3):
         write_image(inputs / f"im{i}.png", synthetic_image(64, 80, seed=i)[0])
     out = tmp_path / "out"
-    proc = predict(f"input={inputs}", f"output={out}", f"checkpoint={model_file}", "lightning=true", "trainer=ddp_cpu", cwd=tmp_path)
+    proc = predict(
+        f"input={inputs}",
+        f"output={out}",
+        f"checkpoint={model_file}",
+        "lightning=true",
+        "trainer=ddp_cpu",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(p.name for p in out.glob("*_labels.png")) == ["im0_labels.png", "im1_labels.png", "im2_labels.png"]
     summaries = sorted(p.name for p in out.glob("summary_rank*.csv"))
@@ -209,7 +248,16 @@ def test_predict_killed_mid_folder_then_rerun(tmp_path):
     n = 16  # slic takes ~0.5 s per image here: seconds of work left after the first one
     for i in range(n):
         write_image(inputs / f"im{i:02d}.png", synthetic_image(512, 640, seed=i)[0])
-    args = [sys.executable, "-m", "pcnet.predict", f"input={inputs}", f"output={out}", "method=slic", "progress=false", f"paths.log_dir={tmp_path / 'logs'}"]
+    args = [
+        sys.executable,
+        "-m",
+        "pcnet.predict",
+        f"input={inputs}",
+        f"output={out}",
+        "method=slic",
+        "progress=false",
+        f"paths.log_dir={tmp_path / 'logs'}",
+    ]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
@@ -250,4 +298,3 @@ def test_predict_cli_takes_refine_option(tmp_path):
     np.testing.assert_array_equal(on, pcnet.superpixels(image, 40, method="pcnet"))
     bad = predict(f"input={tmp_path / 'in'}", f"output={tmp_path / 'bad'}", "options={refine:maybe}", cwd=tmp_path)
     assert bad.returncode != 0 and "refine" in bad.stderr and "Traceback" not in bad.stderr
-

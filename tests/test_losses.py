@@ -184,9 +184,7 @@ def test_sr_loss_by_hand_and_empty_band():
 # ------------------------------------------------------------------- local discriminative (L_D)
 
 
-def two_region_embedding(
-    labels: torch.Tensor, dim: int = 8, noise: float = 1e-3, seed: int = 0
-) -> torch.Tensor:
+def two_region_embedding(labels: torch.Tensor, dim: int = 8, noise: float = 1e-3, seed: int = 0) -> torch.Tensor:
     """Two far-apart constant vectors (one per class) plus tiny noise."""
     gen = torch.Generator().manual_seed(seed)
     centres = torch.randn(2, dim, generator=gen) * 10
@@ -307,12 +305,22 @@ def composite(**kwargs):
 
 def test_composite_total_and_finite_components():
     out = composite()
-    assert set(out) == {"total", "global", "sp_global", "sr_global", "local", "sp_local", "sr_local",
-                        "discriminative", "n_patches"}
+    assert set(out) == {
+        "total",
+        "global",
+        "sp_global",
+        "sr_global",
+        "local",
+        "sp_local",
+        "sr_local",
+        "discriminative",
+        "n_patches",
+    }
     assert all(torch.isfinite(torch.as_tensor(v)).all() for v in out.values())
     assert out["n_patches"] > 0
-    expected = (out["sp_global"] + out["sr_global"] + 0.1 * (out["sp_local"] + out["sr_local"])
-                + 0.5 * out["discriminative"])
+    expected = (
+        out["sp_global"] + out["sr_global"] + 0.1 * (out["sp_local"] + out["sr_local"]) + 0.5 * out["discriminative"]
+    )
     assert out["total"].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
@@ -391,7 +399,9 @@ def test_distillation_loss_known_values():
     # KL(one-hot ‖ uniform) = log 9 per pixel; summed over 12 pixels, per image, x scale
     expected = 0.005 * 12 * math.log(9)
     assert distillation_loss(student, teacher).item() == pytest.approx(expected, rel=1e-5)
-    assert distillation_loss(student, teacher, scale=1.0, reduction="mean").item() == pytest.approx(math.log(9), rel=1e-5)
+    assert distillation_loss(student, teacher, scale=1.0, reduction="mean").item() == pytest.approx(
+        math.log(9), rel=1e-5
+    )
     assert DistillationLoss()(teacher, teacher).item() == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="must match the student"):
         distillation_loss(student, teacher[..., :2])

@@ -55,9 +55,9 @@ def _is_boundary(lab, i, j):
 def _near(lab, i, j, r):
     h, w = lab.shape
     return any(
-        _is_boundary(lab, k, l)
+        _is_boundary(lab, k, m)
         for k in range(max(0, i - r), min(h - 1, i + r) + 1)
-        for l in range(max(0, j - r), min(w - 1, j + r) + 1)
+        for m in range(max(0, j - r), min(w - 1, j + r) + 1)
     )
 
 
@@ -79,8 +79,8 @@ def reference_scores(labels, gt, r):
         per = 0
         for i, j in zip(*np.nonzero(mask)):
             for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-                k, l = i + di, j + dj
-                per += not (0 <= k < h and 0 <= l < w) or sp[k, l] != s
+                k, m = i + di, j + dj
+                per += not (0 <= k < h and 0 <= m < w) or sp[k, m] != s
         co += size * 4 * math.pi * size / per**2
     n = h * w
     return {"br": br, "bp": bp, "asa": asa / n, "ue": ue / n, "co": co / n, "n_superpixels": sp.max() + 1}

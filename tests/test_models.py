@@ -131,7 +131,9 @@ def test_superpixels_restores_training_mode():
     assert model.training
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"subpixel_kernel": 1, "subpixel_rank": None}, {"subpixel_rank": None}, {"head_kernel": 3}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"subpixel_kernel": 1, "subpixel_rank": None}, {"subpixel_rank": None}, {"head_kernel": 3}]
+)
 def test_pcnet_fused_inference_logits_equal_head_of_embedding(kwargs):
     model = PCNet(**kwargs).eval()
     x = torch.rand(2, 3, 37, 29)
@@ -174,4 +176,6 @@ def test_every_pcnet_parameter_learns_from_the_composite_loss_and_each_term_reac
         model.zero_grad()
         terms()[term].backward()
         assert first_conv.grad is not None and first_conv.grad.abs().sum() > 0, term
-        assert model.sr_head.weight.grad is None or term.startswith("sr") or not model.sr_head.weight.grad.abs().sum() > 0
+        assert (
+            model.sr_head.weight.grad is None or term.startswith("sr") or not model.sr_head.weight.grad.abs().sum() > 0
+        )

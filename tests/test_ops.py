@@ -119,7 +119,7 @@ def test_pool_unpool_gradcheck():
     f = torch.randn(1, 2, h, w, dtype=torch.float64, requires_grad=True)
     logits = torch.randn(1, 9, h, w, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda f, l: reconstruct(f, torch.softmax(l, 1), s), (f, logits), eps=1e-6, atol=1e-5, fast_mode=True
+        lambda f, logit: reconstruct(f, torch.softmax(logit, 1), s), (f, logits), eps=1e-6, atol=1e-5, fast_mode=True
     )
 
 

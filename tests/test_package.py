@@ -35,8 +35,21 @@ def test_top_level_conf_points_at_package_configs():
 
 def test_wheel_ships_configs(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("pcnet-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -44,7 +57,9 @@ def test_wheel_ships_configs(tmp_path):
     assert shipped and shipped <= names
 
 
-@pytest.mark.parametrize("script", ["pcnet-demo", "pcnet-evaluate", "pcnet-train", "pcnet-predict", "pcnet-export", "pcnet-benchmark"])
+@pytest.mark.parametrize(
+    "script", ["pcnet-demo", "pcnet-evaluate", "pcnet-train", "pcnet-predict", "pcnet-export", "pcnet-benchmark"]
+)
 def test_console_scripts_declared(script):
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     module, func = scripts[script].split(":")
@@ -63,6 +78,9 @@ def test_no_source_or_config_file_is_git_ignored():
         pytest.skip("not a git checkout")
     ignored = subprocess.run(
         ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "src", "tests"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert [p for p in ignored if "__pycache__" not in p and ".egg-info/" not in p and not p.endswith(".pyc")] == []

@@ -23,7 +23,9 @@ LAYOUTS = {
     "bsds500": ({}, "images/test/{id}.jpg", ["gt/test/{id}_0.png", "gt/test/{id}_1.png"]),
     "nyuv2": ({}, "images/test/{id}.png", ["csv_groundTruth/test/{id}-0.csv", "csv_groundTruth/test/{id}-1.csv"]),
     "folder": (
-        {"image_glob": "*.png", "label_pattern": "{stem}_gt*.png"}, "{id}.png", ["{id}_gt0.png", "{id}_gt1.png"]
+        {"image_glob": "*.png", "label_pattern": "{stem}_gt*.png"},
+        "{id}.png",
+        ["{id}_gt0.png", "{id}_gt1.png"],
     ),
 }
 
@@ -138,8 +140,13 @@ def test_mapillary_palette_indices_and_unlabelled_testing_split(tmp_path):
     samples = list_samples("mapillary", tmp_path, split="test", require_labels=False)
     assert [s.ground_truth for s in samples] == [(), ()]
     assert load_sample(samples[0])[1] == []
-    one_line_error(r"unknown Mapillary Vistas split 'dev'; valid splits: \['validation', 'training', 'testing'\]",
-                   list_samples, "mapillary", tmp_path, split="dev")
+    one_line_error(
+        r"unknown Mapillary Vistas split 'dev'; valid splits: \['validation', 'training', 'testing'\]",
+        list_samples,
+        "mapillary",
+        tmp_path,
+        split="dev",
+    )
 
 
 def test_big_is_test_only_in_root_or_test_folder(tmp_path):
@@ -208,8 +215,13 @@ def test_dispatcher_names_valid_readers_and_options(tmp_path):
     valid = r"unknown dataset reader 'coco'; valid names: \['big', 'bsds500', 'face_human'"
     one_line_error(valid, list_samples, "coco", tmp_path)
     one_line_error(r"unknown dataset reader 'coco'", load_sample, None, "coco")
-    one_line_error(r"'face_human' has no option \['require_labels'\]; it accepts \['split'\]",
-                   list_samples, "face_human", tmp_path, require_labels=False)
+    one_line_error(
+        r"'face_human' has no option \['require_labels'\]; it accepts \['split'\]",
+        list_samples,
+        "face_human",
+        tmp_path,
+        require_labels=False,
+    )
     assert sorted(READERS) == ["big", "bsds500", "face_human", "folder", "mapillary", "nyuv2"]
 
 

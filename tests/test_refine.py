@@ -108,7 +108,10 @@ def test_segmenter_refinement_keeps_k_and_connectivity(segmenter, n_segments):
     edges = find_boundaries(truth)
     near = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     recall = [near[find_boundaries(x)].sum() for x in (raw, refined)]
-    hits = [(cv2.dilate(find_boundaries(x).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[edges].mean() for x in (raw, refined)]
+    hits = [
+        (cv2.dilate(find_boundaries(x).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)[edges].mean()
+        for x in (raw, refined)
+    ]
     assert hits[1] > hits[0] + 0.05, (hits, recall)
     np.testing.assert_array_equal(segmenter.superpixels(image, n_segments), refined)  # deterministic
 
@@ -152,4 +155,3 @@ def test_bad_refine_inputs_are_rejected(segmenter):
         Segmenter(segmenter.model, refine_iter=0)
     with pytest.raises(ValueError, match="refine must be"):
         segmenter.superpixels(np.zeros((64, 64, 3), np.uint8), refine=1)
-

@@ -20,13 +20,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 import pcnet
+from pcnet._cli import instantiate
 from pcnet.ablation import ablation_table
 from pcnet.data.synthetic import synthetic_image
 from pcnet.export import export
-from pcnet.io import write_image, write_label_map
 from pcnet.inference import save_model
+from pcnet.io import write_image, write_label_map
 from pcnet.models import build
-from pcnet._cli import instantiate
 from pcnet.train import init_weights, train
 
 CONF = Path(__file__).resolve().parents[1] / "src" / "pcnet" / "conf"
@@ -79,11 +79,21 @@ def model_of(experiment: str) -> str:
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     dataset = next((name for name in layouts if name in experiment), None)
-    overrides = [f"experiment={experiment}", "debug=fdr", "data.batch_size=2", "init_from_required=false", *FAST[model_of(experiment)]]
+    overrides = [
+        f"experiment={experiment}",
+        "debug=fdr",
+        "data.batch_size=2",
+        "init_from_required=false",
+        *FAST[model_of(experiment)],
+    ]
     if dataset:
         overrides.append(f"data.root={layouts[dataset]}")
     else:
-        overrides += ["data.synthetic.train.height=128", "data.synthetic.train.width=128", "data.synthetic.val.length=1"]
+        overrides += [
+            "data.synthetic.train.height=128",
+            "data.synthetic.train.width=128",
+            "data.synthetic.val.length=1",
+        ]
     cfg = compose_train(overrides, tmp_path)
     assert cfg.model.name == model_of(experiment)
     metrics = train(cfg)
@@ -103,8 +113,15 @@ def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
     pcnet.superpixels loads."""
     stage1 = save_model(tmp_path / "stage1.pt", build(model_of(experiment)), half=False)
     overrides = [
-        f"experiment={experiment}", f"init_from={stage1}", f"data.root={layouts['bsds500']}", "trainer.max_steps=2", "data.batch_size=2",
-        "data.num_workers=0", "data.val_limit=1", "callbacks.overlays=null", "trainer.check_val_every_n_epoch=1",
+        f"experiment={experiment}",
+        f"init_from={stage1}",
+        f"data.root={layouts['bsds500']}",
+        "trainer.max_steps=2",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.val_limit=1",
+        "callbacks.overlays=null",
+        "trainer.check_val_every_n_epoch=1",
     ]
     cfg = compose_train(overrides, tmp_path)
     assert cfg.model.name == model_of(experiment) and cfg.data.dataset == "bsds500"
@@ -123,10 +140,19 @@ def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
 
 def short_run(tmp_path: Path, epochs: int, ckpt: Path | None = None) -> Path:
     overrides = [
-        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0",
-        "data.synthetic.train.length=4", "data.synthetic.train.height=128", "data.synthetic.train.width=128",
-        "data.synthetic.val.length=1", "data.synthetic.val.height=64", "data.synthetic.val.width=64",
-        f"trainer.max_epochs={epochs}", "logger=csv", "callbacks.overlays=null",
+        "experiment=synthetic",
+        *FAST["pcnet"],
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.synthetic.train.length=4",
+        "data.synthetic.train.height=128",
+        "data.synthetic.train.width=128",
+        "data.synthetic.val.length=1",
+        "data.synthetic.val.height=64",
+        "data.synthetic.val.width=64",
+        f"trainer.max_epochs={epochs}",
+        "logger=csv",
+        "callbacks.overlays=null",
     ]
     if ckpt:
         overrides.append(f"ckpt_path={ckpt}")
@@ -145,8 +171,16 @@ def test_resume_reaches_the_same_weights(tmp_path):
 
 def test_ddp_cpu_two_processes(tmp_path):
     cfg = compose_train(
-        ["experiment=synthetic", "trainer=ddp_cpu", "debug=fdr", *FAST["pcnet"], "data.batch_size=2",
-         "data.synthetic.train.height=128", "data.synthetic.train.width=128", "data.synthetic.val.length=2"],
+        [
+            "experiment=synthetic",
+            "trainer=ddp_cpu",
+            "debug=fdr",
+            *FAST["pcnet"],
+            "data.batch_size=2",
+            "data.synthetic.train.height=128",
+            "data.synthetic.train.width=128",
+            "data.synthetic.val.length=2",
+        ],
         tmp_path,
     )
     metrics = train(cfg)
@@ -155,14 +189,24 @@ def test_ddp_cpu_two_processes(tmp_path):
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PCNET_")}
-    return subprocess.run([sys.executable, "-m", "pcnet.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pcnet.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_multirun_two_combinations(tmp_path):
     proc = run_cli(
-        "-m", "experiment=synthetic", "debug=fdr", *FAST["pcnet"], "data.batch_size=2", "data.synthetic.val.length=1",
-        "data.synthetic.train.height=128", "data.synthetic.train.width=128",
-        "loss.alpha=0.05,0.1", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+        "-m",
+        "experiment=synthetic",
+        "debug=fdr",
+        *FAST["pcnet"],
+        "data.batch_size=2",
+        "data.synthetic.val.length=1",
+        "data.synthetic.train.height=128",
+        "data.synthetic.train.width=128",
+        "loss.alpha=0.05,0.1",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir()) == ["0", "1"]
@@ -173,9 +217,20 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
     sweep = tmp_path / "sweep"
     stage1 = save_model(tmp_path / "stage1.pt", build("pcnet"), half=False)
     proc = run_cli(
-        "-m", "experiment=ablation_bsds500", "ablation=reference,beta_0", f"data.root={layouts['bsds500']}", f"stage1={stage1}",
-        *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "data.val_limit=1", "trainer.max_steps=2",
-        "trainer.val_check_interval=2", "callbacks.overlays=null", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+        "-m",
+        "experiment=ablation_bsds500",
+        "ablation=reference,beta_0",
+        f"data.root={layouts['bsds500']}",
+        f"stage1={stage1}",
+        *FAST["pcnet"],
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.val_limit=1",
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        "callbacks.overlays=null",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ablation_table(sweep)
@@ -189,9 +244,15 @@ def test_ablation_sweep_and_table(tmp_path, layouts):
 
 
 def test_curriculum_stage_without_init_from_stops_at_once(tmp_path, layouts):
-    proc = run_cli("experiment=ablation_bsds500", f"data.root={layouts['bsds500']}", f"paths.log_dir={tmp_path}", cwd=tmp_path)
+    proc = run_cli(
+        "experiment=ablation_bsds500", f"data.root={layouts['bsds500']}", f"paths.log_dir={tmp_path}", cwd=tmp_path
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: this experiment is a later curriculum stage: pass init_from=")
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: this experiment is a later curriculum stage: pass init_from=")
+    )
 
 
 def test_missing_dataset_stops_at_once_with_one_line(tmp_path):
@@ -211,8 +272,19 @@ def test_wandb_logger_runs_offline(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    cfg = compose_train(["experiment=synthetic", "logger=wandb", "debug=limit", "trainer.max_epochs=1", *FAST["pcnet"],
-                         "data.batch_size=2", "data.synthetic.train.length=2", "data.synthetic.val.length=1"], tmp_path)
+    cfg = compose_train(
+        [
+            "experiment=synthetic",
+            "logger=wandb",
+            "debug=limit",
+            "trainer.max_epochs=1",
+            *FAST["pcnet"],
+            "data.batch_size=2",
+            "data.synthetic.train.length=2",
+            "data.synthetic.val.length=1",
+        ],
+        tmp_path,
+    )
     from pcnet._cli import instantiate
 
     logger = instantiate(cfg.logger.wandb)
@@ -224,9 +296,20 @@ def test_wandb_logger_runs_offline(tmp_path, monkeypatch):
 def test_optuna_search_two_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     proc = run_cli(
-        "-m", "experiment=synthetic", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler.n_startup_trials=2",
-        "debug=limit", "trainer.max_epochs=1", "data.synthetic.train.length=4", "data.synthetic.val.length=1", "data.batch_size=2",
-        "data.patch_size=choice(64,128)", "data.global_size=192", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+        "-m",
+        "experiment=synthetic",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "debug=limit",
+        "trainer.max_epochs=1",
+        "data.synthetic.train.length=4",
+        "data.synthetic.val.length=1",
+        "data.batch_size=2",
+        "data.patch_size=choice(64,128)",
+        "data.global_size=192",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Best value" in proc.stdout + proc.stderr
@@ -273,16 +356,28 @@ def test_distillation_needs_teacher_and_weight_together(tmp_path):
     with pytest.raises(ValueError, match="loss.distill_weight is 0"):
         instantiate(compose_train([*base, "module.teacher=scn"], tmp_path).module)
     with pytest.raises(ValueError, match="distils into PCNet"):
-        instantiate(compose_train(["experiment=synthetic", "model=scn", "loss=scn", "module.teacher=scn"], tmp_path).module)
+        instantiate(
+            compose_train(["experiment=synthetic", "model=scn", "loss=scn", "module.teacher=scn"], tmp_path).module
+        )
 
 
 def test_distillation_trains_towards_the_teacher(tmp_path):
     """Two steps with the teacher: the logged KL is finite and positive, and the teacher is
     frozen and left out of the checkpoint."""
     overrides = [
-        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0", "module.teacher=scn",
-        "loss.distill_weight=0.1", "data.synthetic.train.length=2", "data.synthetic.val.length=1",
-        "trainer.max_steps=2", "trainer.max_epochs=-1", "trainer.log_every_n_steps=1", "logger=csv", "callbacks.overlays=null",
+        "experiment=synthetic",
+        *FAST["pcnet"],
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "module.teacher=scn",
+        "loss.distill_weight=0.1",
+        "data.synthetic.train.length=2",
+        "data.synthetic.val.length=1",
+        "trainer.max_steps=2",
+        "trainer.max_epochs=-1",
+        "trainer.log_every_n_steps=1",
+        "logger=csv",
+        "callbacks.overlays=null",
     ]
     train(compose_train(overrides, tmp_path))
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
@@ -296,17 +391,30 @@ def test_killed_by_signal_resumes_to_the_same_weights(tmp_path):
     """SIGKILL a training process once it has written last.ckpt; resuming from that file reaches
     the weights of an uninterrupted run with the same seed."""
     common = [
-        "experiment=synthetic", *FAST["pcnet"], "data.batch_size=2", "data.num_workers=0",
-        "data.synthetic.train.length=8", "data.synthetic.train.height=128", "data.synthetic.train.width=128",
-        "data.synthetic.val.length=1", "data.synthetic.val.height=64", "data.synthetic.val.width=64",
-        "trainer.max_epochs=6", "logger=csv", "callbacks.overlays=null", "extras.print_config=false",
+        "experiment=synthetic",
+        *FAST["pcnet"],
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.synthetic.train.length=8",
+        "data.synthetic.train.height=128",
+        "data.synthetic.train.width=128",
+        "data.synthetic.val.length=1",
+        "data.synthetic.val.height=64",
+        "data.synthetic.val.width=64",
+        "trainer.max_epochs=6",
+        "logger=csv",
+        "callbacks.overlays=null",
+        "extras.print_config=false",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PCNET_")}
     killed_dir = tmp_path / "killed"
     last = killed_dir / "checkpoints" / "last.ckpt"
     proc = subprocess.Popen(
         [sys.executable, "-m", "pcnet.train", *common, f"hydra.run.dir={killed_dir}"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 300

@@ -13,7 +13,18 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["InputError", "check", "check_finite", "check_fraction", "check_int", "check_label_map", "check_n_segments", "check_shape", "describe", "is_int"]
+__all__ = [
+    "InputError",
+    "check",
+    "check_finite",
+    "check_fraction",
+    "check_int",
+    "check_label_map",
+    "check_n_segments",
+    "check_shape",
+    "describe",
+    "is_int",
+]
 
 
 class InputError(ValueError):
@@ -87,9 +98,7 @@ def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
     """
     expected = "(" + ", ".join(str(d) for d in dims) + ")"
     shape = tuple(getattr(x, "shape", ()))
-    ok = len(shape) == len(dims) and all(
-        isinstance(d, str) or s == d for s, d in zip(shape, dims)
-    )
+    ok = len(shape) == len(dims) and all(isinstance(d, str) or s == d for s, d in zip(shape, dims))
     check(ok, f"{name} must have shape {expected}; got {describe(x)}")
 
 

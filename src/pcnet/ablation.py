@@ -20,7 +20,14 @@ from pcnet._cli import run_cli
 from pcnet.evaluation import write_csv
 
 #: columns of the table: (run_summary key, header)
-COLUMNS = (("val/asa", "ASA"), ("val/br", "BR"), ("val/bp", "BP"), ("val/ue", "UE"), ("val/n_superpixels", "K"), ("val/sp_loss", "L_SP"))
+COLUMNS = (
+    ("val/asa", "ASA"),
+    ("val/br", "BR"),
+    ("val/bp", "BP"),
+    ("val/ue", "UE"),
+    ("val/n_superpixels", "K"),
+    ("val/sp_loss", "L_SP"),
+)
 
 
 def _variant(overrides: list[str], shared: set[str]) -> str:
@@ -32,10 +39,13 @@ def _variant(overrides: list[str], shared: set[str]) -> str:
 
 def collect(multirun: Path) -> list[dict[str, Any]]:
     """One row per finished job of the sweep (jobs without ``run_summary.json`` are reported)."""
-    check(multirun.is_dir(), f"{multirun} is not a folder: pass the multirun folder (logs/train/multiruns/<date>_<time>)")
+    check(
+        multirun.is_dir(), f"{multirun} is not a folder: pass the multirun folder (logs/train/multiruns/<date>_<time>)"
+    )
     # Hydra names sweep jobs 0, 1, ...; other folders (e.g. the curriculum's stage1/) are not jobs
     jobs = sorted(
-        (p for p in multirun.iterdir() if p.name.isdigit() and (p / ".hydra" / "overrides.yaml").is_file()), key=lambda p: int(p.name)
+        (p for p in multirun.iterdir() if p.name.isdigit() and (p / ".hydra" / "overrides.yaml").is_file()),
+        key=lambda p: int(p.name),
     )
     overrides = {job: [str(o) for o in OmegaConf.load(job / ".hydra" / "overrides.yaml")] for job in jobs}
     shared = set.intersection(*(set(o) for o in overrides.values())) if len(jobs) > 1 else set()
@@ -47,10 +57,18 @@ def collect(multirun: Path) -> list[dict[str, Any]]:
             continue
         summary = json.loads(summary_file.read_text())
         best = summary.get("best_validation") or {}
-        row: dict[str, Any] = {"variant": _variant(overrides[job], shared), "job": job.name, "steps": summary["steps"], "minutes": summary["wall_seconds"] / 60}
+        row: dict[str, Any] = {
+            "variant": _variant(overrides[job], shared),
+            "job": job.name,
+            "steps": summary["steps"],
+            "minutes": summary["wall_seconds"] / 60,
+        }
         row.update({header: best.get(key, float("nan")) for key, header in COLUMNS})
         rows.append(row)
-    check(bool(rows), f"no finished job under {multirun} (a job writes run_summary.json when it ends); unfinished: {unfinished}")
+    check(
+        bool(rows),
+        f"no finished job under {multirun} (a job writes run_summary.json when it ends); unfinished: {unfinished}",
+    )
     if unfinished:
         print(f"unfinished jobs (no run_summary.json): {unfinished}")
     reference = next((r for r in rows if r["variant"] == "reference"), None)
@@ -65,7 +83,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
     for r in rows:
         values = [f"{r[h]:.4f}" if h != "K" else f"{r[h]:.0f}" for _, h in COLUMNS]
-        lines.append(f"| {r['variant']} | " + " | ".join(values) + f" | {r['dASA']:+.4f} | {r['dBR']:+.4f} | {r['steps']} | {r['minutes']:.1f} |")
+        lines.append(
+            f"| {r['variant']} | "
+            + " | ".join(values)
+            + f" | {r['dASA']:+.4f} | {r['dBR']:+.4f} | {r['steps']} | {r['minutes']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -141,8 +141,7 @@ def superpixels(
     height, width = rgb.shape[:2]
     check(
         n_segments <= height * width,
-        f"n_segments={n_segments} exceeds the number of pixels of the {height}×{width} image "
-        f"({height * width})",
+        f"n_segments={n_segments} exceeds the number of pixels of the {height}×{width} image ({height * width})",
     )
     labels = np.asarray(fn(rgb, int(n_segments), **options))
     check(

@@ -49,7 +49,9 @@ def _setting(text: str) -> tuple[int, float, float, int]:
     try:
         n_iter, compactness, smoothness, rounds = int(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])
     except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"expected n_iter,compactness,smoothness,rounds (e.g. 4,5,30,2); got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected n_iter,compactness,smoothness,rounds (e.g. 4,5,30,2); got {text!r}"
+        ) from None
     return n_iter, compactness, smoothness, rounds
 
 
@@ -106,9 +108,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     lv.add_argument("--threads", type=count, default=2)
     lv.add_argument("--csv", type=Path, default=Path("logs/benchmark/levers.csv"))
     sp = sub.add_parser("speed", help="inference time and peak memory vs image size")
-    sp.add_argument("--methods", nargs="+", choices=sorted(BYTES_PER_PIXEL), default=["pcnet", "scn", "ssn", "slico", "slic"])
+    sp.add_argument(
+        "--methods", nargs="+", choices=sorted(BYTES_PER_PIXEL), default=["pcnet", "scn", "ssn", "slico", "slic"]
+    )
     sp.add_argument("--sizes", type=count, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
-    sp.add_argument("--checkpoint", nargs="*", type=_checkpoint_pair, default=[], help="method=path pairs (default: shipped weights, else random)")
+    sp.add_argument(
+        "--checkpoint",
+        nargs="*",
+        type=_checkpoint_pair,
+        default=[],
+        help="method=path pairs (default: shipped weights, else random)",
+    )
     sp.add_argument("--memory-gb", type=number, default=16.0, help="skip runs expected to need more")
     sp.add_argument("--time-s", type=number, default=600.0, help="skip runs expected to take longer")
     sp.add_argument("--threads", type=count, default=2)
@@ -118,7 +128,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     rf.add_argument("--split", default="test", choices=["train", "val", "test"])
     rf.add_argument("--limit", type=count, help="only the first N images")
     rf.add_argument("--methods", nargs="+", default=["pcnet", "scn", "slic", "slico"])
-    rf.add_argument("--n-segments", nargs="+", default=["area/2500", "grid"], help="integers, area/<px per superpixel> or grid")
+    rf.add_argument(
+        "--n-segments", nargs="+", default=["area/2500", "grid"], help="integers, area/<px per superpixel> or grid"
+    )
     rf.add_argument("--tolerances", type=non_negative, nargs="+", default=[1, 2, 0], help="px; 0: the benchmark's r")
     rf.add_argument("--csv", type=Path, default=Path("logs/benchmark/refine.csv"))
     rg = sub.add_parser("refine-grid", help="refinement settings on a validation split (how the defaults were chosen)")
@@ -127,7 +139,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     rg.add_argument("--limit", type=count, default=20)
     rg.add_argument("--method", default="pcnet", choices=LEARNED)
     rg.add_argument("--n-segments", type=count, default=600)
-    rg.add_argument("--settings", type=_setting, nargs="+", default=[(4, 5.0, 30.0, 2)], help="n_iter,compactness,smoothness,rounds")
+    rg.add_argument(
+        "--settings", type=_setting, nargs="+", default=[(4, 5.0, 30.0, 2)], help="n_iter,compactness,smoothness,rounds"
+    )
     rg.set_defaults(csv=None)
     orc = sub.add_parser("oracle", help="ceiling of boundaries placed on an f-pixel grid")
     orc.add_argument("--root", type=Path, required=True)
@@ -200,7 +214,9 @@ def run(args: argparse.Namespace) -> None:
 
         checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
         checkpoints.update(dict(args.checkpoint))
-        bench_speed(tuple(args.methods), tuple(args.sizes), checkpoints, args.memory_gb, args.time_s, args.threads, args.csv)
+        bench_speed(
+            tuple(args.methods), tuple(args.sizes), checkpoints, args.memory_gb, args.time_s, args.threads, args.csv
+        )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,13 @@ class OverlayLogger(L.Callback):
         self._images: dict[str, np.ndarray] = {}
 
     def on_validation_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
     ) -> None:
         """Draw the boundaries of this batch's superpixels on its images until ``n_images`` are kept."""
         if not trainer.is_global_zero or trainer.sanity_checking or len(self._images) >= self.n_images:
@@ -61,8 +67,12 @@ class OverlayLogger(L.Callback):
 def _git_commit(cwd: Path) -> str | None:
     """The checkout's commit (``+dirty`` when it has changes), or ``None`` outside git."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+dirty" if dirty.strip() else "")

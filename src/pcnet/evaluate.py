@@ -35,6 +35,7 @@ _TABLE = ("method", "n_segments", "n_superpixels", "br", "bp", "asa", "ue", "co"
 
 def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = _TABLE) -> str:
     """Fixed-width text table of summary rows."""
+
     def cell(value: Any) -> str:
         return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -62,10 +63,14 @@ def _settings(cfg: DictConfig) -> list[Setting]:
     options = config_mapping(cfg.options, "options", "options={slic:{compactness:20}}")
     check(
         set(options) <= set(methods),
-        f"options must map method names in method={methods} to their options, e.g. options={{slic:{{compactness:20}}}}; got {options!r}",
+        f"options must map method names in method={methods} to their options, "
+        f"e.g. options={{slic:{{compactness:20}}}}; got {options!r}",
     )
     for method, method_options in options.items():
-        check(isinstance(method_options, dict), f"options.{method} must be a mapping of option names to values; got {method_options!r}")
+        check(
+            isinstance(method_options, dict),
+            f"options.{method} must be a mapping of option names to values; got {method_options!r}",
+        )
         check_options(method, method_options)
     return [
         Setting(m, k, options.get(m, {}))
@@ -79,7 +84,8 @@ def _k_list(value: Any, name: str) -> list[int]:
     ks = list(value) if isinstance(value, ListConfig) else [value]
     check(
         bool(ks) and all(is_int(k) and k > 0 for k in ks),
-        f"{name} must be a positive integer or a list of them; got {OmegaConf.to_container(value) if isinstance(value, ListConfig) else value!r}",
+        f"{name} must be a positive integer or a list of them; "
+        f"got {OmegaConf.to_container(value) if isinstance(value, ListConfig) else value!r}",
     )
     return ks
 
@@ -91,7 +97,9 @@ def run(cfg: DictConfig) -> list[dict[str, Any]]:
         samples = samples[: int(cfg.data.limit)]
     settings = _settings(cfg)
     out_dir = ensure_writable_dir(HydraConfig.get().runtime.output_dir)  # before the long part
-    log.info("%d images of %s/%s, %d settings -> %s", len(samples), cfg.data.root, cfg.data.split, len(settings), out_dir)
+    log.info(
+        "%d images of %s/%s, %d settings -> %s", len(samples), cfg.data.root, cfg.data.split, len(settings), out_dir
+    )
 
     start = time.perf_counter()
     rows = evaluate(samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress))

@@ -53,7 +53,10 @@ def prediction_settings(pred_dir: str | os.PathLike, method: str | None = None) 
     Files are ``.png`` (8/16-bit), ``.tif`` or ``.npy`` label maps named after the image id.
     """
     root = Path(pred_dir).expanduser()
-    check(root.is_dir(), f"pred_dir={root} is not a directory (expected <pred_dir>/<id>.png or <pred_dir>/<setting>/<id>.png)")
+    check(
+        root.is_dir(),
+        f"pred_dir={root} is not a directory (expected <pred_dir>/<id>.png or <pred_dir>/<setting>/<id>.png)",
+    )
     name = method or root.name
 
     def has_maps(folder: Path) -> bool:
@@ -74,7 +77,9 @@ def _find_prediction(folder: Path, sample_id: str) -> Path:
         path = folder / f"{sample_id}{suffix}"
         if path.is_file():
             return path
-    raise FileNotFoundError(f"no prediction for image {sample_id} in {folder} (looked for {sample_id}{{{','.join(PRED_SUFFIXES)}}})")
+    raise FileNotFoundError(
+        f"no prediction for image {sample_id} in {folder} (looked for {sample_id}{{{','.join(PRED_SUFFIXES)}}})"
+    )
 
 
 def _limit_threads() -> None:

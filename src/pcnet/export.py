@@ -55,7 +55,12 @@ def export(checkpoint: Path, output: Path, fp32: bool = False, extra: list[str] 
 
 def write_card(model_file: Path, name: str, meta: dict[str, Any], run_summary: Path) -> Path:
     """``<model>.json`` beside the model file: its facts plus the training run's summary (if any)."""
-    card: dict[str, Any] = {"method": name, "file": model_file.name, "size_mb": round(model_file.stat().st_size / 1e6, 2), **meta}
+    card: dict[str, Any] = {
+        "method": name,
+        "file": model_file.name,
+        "size_mb": round(model_file.stat().st_size / 1e6, 2),
+        **meta,
+    }
     if run_summary.is_file():
         card["training"] = json.loads(run_summary.read_text())
     path = model_file.with_suffix(".json")
@@ -69,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, help="a pcnet.train checkpoint (.ckpt) or model file")
     parser.add_argument("output", type=Path, help="the model file to write (.pt)")
     parser.add_argument("--fp32", action="store_true", help="keep fp32 weights (default fp16)")
-    parser.add_argument("--meta", nargs="+", action="extend", default=[], help="extra key=value facts to record (repeatable)")
+    parser.add_argument(
+        "--meta", nargs="+", action="extend", default=[], help="extra key=value facts to record (repeatable)"
+    )
     args = parser.parse_args(argv)
     run_cli(export, args.checkpoint, args.output, args.fp32, args.meta)
 

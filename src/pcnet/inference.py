@@ -52,18 +52,30 @@ AUTO_TILE_OUTPUT = 16_000_000
 AUTO_TILE_INPUT = 4_000_000
 
 
-def save_model(path: str | os.PathLike, model: SuperpixelModel, meta: Mapping[str, Any] | None = None, half: bool = True) -> Path:
+def save_model(
+    path: str | os.PathLike, model: SuperpixelModel, meta: Mapping[str, Any] | None = None, half: bool = True
+) -> Path:
     """Write a model file (fp16 weights by default: half the size, same superpixels)."""
-    check(hasattr(model, "build_config"), "save_model needs a model built with pcnet.models.build (it records the config)")
+    check(
+        hasattr(model, "build_config"), "save_model needs a model built with pcnet.models.build (it records the config)"
+    )
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "model": model.model_name, "config": dict(model.build_config), "state_dict": state, "meta": dict(meta or {})}
+    payload = {
+        "format": FORMAT,
+        "model": model.model_name,
+        "config": dict(model.build_config),
+        "state_dict": state,
+        "meta": dict(meta or {}),
+    }
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expect: str | None = None) -> SuperpixelModel:
+def load_model(
+    path: str | os.PathLike, device: str | torch.device = "cpu", expect: str | None = None
+) -> SuperpixelModel:
     """Load a model file or a ``pcnet.train`` Lightning checkpoint, in evaluation mode.
 
     A model name (``"scn"``) that is not a file names the model file shipped for it.
@@ -80,12 +92,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise InputError(f"cannot read checkpoint {path}: not a PyTorch file or corrupt ({type(err).__name__})") from None
+        raise InputError(
+            f"cannot read checkpoint {path}: not a PyTorch file or corrupt ({type(err).__name__})"
+        ) from None
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
         name, config, state = payload["model"], payload["config"], payload["state_dict"]
     elif isinstance(payload, dict) and "pcnet_model" in payload:  # a Lightning checkpoint of SuperpixelModule
         name, config = payload["pcnet_model"]["name"], payload["pcnet_model"]["config"]
-        state = {k[len("net."):]: v for k, v in payload["state_dict"].items() if k.startswith("net.")}
+        state = {k[len("net.") :]: v for k, v in payload["state_dict"].items() if k.startswith("net.")}
     else:
         raise InputError(f"{path} is not a pcnet model file or pcnet.train checkpoint (expected format {FORMAT!r})")
     check(name in list_models(), f"{path} holds an unknown model {name!r}; valid models: {list_models()}")
@@ -97,7 +111,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as err:
-        raise InputError(f"checkpoint {path} does not match a {name!r} model with config {config}: {str(err).splitlines()[0]}") from None
+        raise InputError(
+            f"checkpoint {path} does not match a {name!r} model with config {config}: {str(err).splitlines()[0]}"
+        ) from None
     return model.to(device).eval()
 
 
@@ -189,7 +205,9 @@ class Segmenter:
             large = out_h * out_w > AUTO_TILE_OUTPUT or x.shape[-2] * x.shape[-1] > AUTO_TILE_INPUT
             tile = 256 if large else None
         if tile is None:
-            return hard_labels(model.association_logits(x), model.cell_size)[0].cpu().numpy().astype(np.int32), model.cell_size
+            return hard_labels(model.association_logits(x), model.cell_size)[0].cpu().numpy().astype(
+                np.int32
+            ), model.cell_size
         cells = np.empty((out_h, out_w), dtype=np.int32)
         for core, top, left in self._logits_tiled(x, int(tile), upscale):
             ids = hard_labels(core, model.cell_size, origin=(top, left), image_size=(out_h, out_w))[0]

@@ -47,7 +47,8 @@ class SuperpixelModule(L.LightningModule):
     Validation and test run ``net.superpixels`` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
     as ``val/br``, ``val/asa``, ..., the boundary F-score ``val/f`` and the whole-image L_SP per
-    pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). ``validation_step`` returns the superpixels for callbacks
+    pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). ``validation_step``
+    returns the superpixels for callbacks
     (e.g. :class:`~pcnet.callbacks.OverlayLogger`).
     """
 
@@ -65,13 +66,19 @@ class SuperpixelModule(L.LightningModule):
     ) -> None:
         super().__init__()
         name = getattr(net, "model_name", "")
-        check(name in LOSSES, f"net must be one of {sorted(LOSSES)} (built by pcnet.models.build); got {type(net).__name__}")
+        check(
+            name in LOSSES,
+            f"net must be one of {sorted(LOSSES)} (built by pcnet.models.build); got {type(net).__name__}",
+        )
         check(
             isinstance(loss, LOSSES[name]),
             f"model {name!r} is trained with {LOSSES[name].__name__}; got {type(loss).__name__} "
             f"(pick the matching loss config, e.g. model={name} loss={name})",
         )
-        check(scheduler_interval in ("step", "epoch"), f"scheduler_interval must be 'step' or 'epoch'; got {scheduler_interval!r}")
+        check(
+            scheduler_interval in ("step", "epoch"),
+            f"scheduler_interval must be 'step' or 'epoch'; got {scheduler_interval!r}",
+        )
         # plain values only: checkpoints must load with torch.load(weights_only=True)
         self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
         self.net, self.loss = net, loss
@@ -135,7 +142,12 @@ class SuperpixelModule(L.LightningModule):
         losses = self._losses(batch)
         batch_size = next(iter(batch.values())).shape[0]
         for key, value in losses.items():
-            self.log(f"train/{key}", float(value) if key == "n_patches" else value, prog_bar=key == "total", batch_size=batch_size)
+            self.log(
+                f"train/{key}",
+                float(value) if key == "n_patches" else value,
+                prog_bar=key == "total",
+                batch_size=batch_size,
+            )
         return losses["total"]
 
     # ------------------------------------------------------------------ evaluation
@@ -159,7 +171,9 @@ class SuperpixelModule(L.LightningModule):
         out = []
         for image, labels in zip(batch["image"], batch["labels"]):
             rgb = image.cpu().numpy()
-            superpixels = self.net.superpixels(rgb, n_segments=self.hparams.val_n_segments, refine=self.hparams.val_refine)
+            superpixels = self.net.superpixels(
+                rgb, n_segments=self.hparams.val_n_segments, refine=self.hparams.val_refine
+            )
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
             sp_loss.update(self.whole_image_sp_loss(rgb, labels[0]))
             out.append(superpixels)
@@ -204,7 +218,10 @@ class SuperpixelModule(L.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval},
+        }
 
     def trainable_parameters(self) -> Iterable[nn.Parameter]:
         """The parameters that require gradients (what the optimizer updates)."""

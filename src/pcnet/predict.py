@@ -1,7 +1,7 @@
 """``python -m pcnet.predict``: superpixels for a file, a folder or a glob of images (Hydra CLI).
 
-    python -m pcnet.predict input=photos/ output=superpixels/ method=pcnet checkpoint=pcnet.pt
-    python -m pcnet.predict input="scans/*.tif" output=out/ method=slico n_segments=2000
+python -m pcnet.predict input=photos/ output=superpixels/ method=pcnet checkpoint=pcnet.pt
+python -m pcnet.predict input="scans/*.tif" output=out/ method=slico n_segments=2000
 """
 
 from __future__ import annotations
@@ -38,12 +38,19 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
         check_n_segments(cfg.n_segments)
     if cfg.method not in LEARNED_METHODS:
         check_options(cfg.method, options)  # also rejects an unknown method, listing the valid ones
-        check(cfg.tile == "auto", f"tile= applies to the learned methods {sorted(LEARNED_METHODS)}, not {cfg.method!r}; leave it out")
+        check(
+            cfg.tile == "auto",
+            f"tile= applies to the learned methods {sorted(LEARNED_METHODS)}, not {cfg.method!r}; leave it out",
+        )
         return options
     _check_tile(cfg.tile)
     valid = sorted(f.name for f in fields(Segmenter) if f.name not in ("model", "tile", "progress"))
     unknown = sorted(set(options) - set(valid))
-    check(not unknown, f"unknown option(s) {unknown} for method {cfg.method!r}; valid options: {', '.join(valid)} (and tile=, checkpoint=, device=)")
+    check(
+        not unknown,
+        f"unknown option(s) {unknown} for method {cfg.method!r}; valid options: {', '.join(valid)} "
+        "(and tile=, checkpoint=, device=)",
+    )
     return options
 
 
@@ -54,7 +61,9 @@ def segmenter(cfg: DictConfig, options: dict[str, Any]) -> Any:
     from pcnet.inference import LEARNED_METHODS, load_segmenter
 
     if cfg.method in LEARNED_METHODS:
-        loaded = load_segmenter(cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options)
+        loaded = load_segmenter(
+            cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options
+        )
         return loaded.superpixels
 
     def classical(rgb: np.ndarray, n_segments: int | None) -> np.ndarray:
@@ -69,7 +78,10 @@ def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output
     from pcnet.inference import LEARNED_METHODS, load_segmenter
     from pcnet.prediction_lightning import predict_with_trainer
 
-    check(cfg.method in LEARNED_METHODS, f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}")
+    check(
+        cfg.method in LEARNED_METHODS,
+        f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}",
+    )
     seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile, **options)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=bool(cfg.progress))
     task = predict_with_trainer(trainer, seg, inputs, output, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite))
@@ -84,7 +96,9 @@ def run(cfg: DictConfig) -> int:
     if segment is None:
         result = run_lightning(cfg, options, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
-        result = predict_files(inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress))
+        result = predict_files(
+            inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress)
+        )
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
     done = sum(r["status"] == "ok" for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)

@@ -33,7 +33,15 @@ from pcnet.io import (
 )
 from pcnet.viz import draw_boundaries, mean_color
 
-__all__ = ["IMAGE_SUFFIXES", "PredictionResult", "find_inputs", "keep_earlier_rows", "predict_files", "predict_one", "prepare_output"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "PredictionResult",
+    "find_inputs",
+    "keep_earlier_rows",
+    "predict_files",
+    "predict_one",
+    "prepare_output",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
 Segment = Callable[[np.ndarray, int | None], np.ndarray]
@@ -66,7 +74,10 @@ def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_in
     )
     stems = [p.stem for p in inputs]
     duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    check(not duplicates, f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately")
+    check(
+        not duplicates,
+        f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately",
+    )
     return ensure_writable_dir(out)
 
 
@@ -86,7 +97,12 @@ def keep_earlier_rows(rows: Sequence[dict[str, Any]], output: Path) -> list[dict
                 row = earlier[row["file"]]
             else:
                 labels = read_label_map(_labels_path(output, Path(row["file"])))
-                row = {**row, "height": labels.shape[0], "width": labels.shape[1], "n_superpixels": int(labels.max()) + 1}
+                row = {
+                    **row,
+                    "height": labels.shape[0],
+                    "width": labels.shape[1],
+                    "n_superpixels": int(labels.max()) + 1,
+                }
         completed.append(row)
     return completed
 
@@ -114,11 +130,25 @@ def _peak_rss_mb() -> float:
 
 
 def predict_one(
-    path: Path, output: Path, segment: Segment, n_segments: int | None = None, mean: bool = False, overwrite: bool = False
+    path: Path,
+    output: Path,
+    segment: Segment,
+    n_segments: int | None = None,
+    mean: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
     input file: the row says ``failed`` and why)."""
-    row: dict[str, Any] = {"file": str(path), "height": "", "width": "", "n_superpixels": "", "seconds": "", "peak_rss_mb": "", "status": "", "error": ""}
+    row: dict[str, Any] = {
+        "file": str(path),
+        "height": "",
+        "width": "",
+        "n_superpixels": "",
+        "seconds": "",
+        "peak_rss_mb": "",
+        "status": "",
+        "error": "",
+    }
     labels_path = output / f"{path.stem}_labels.png"
     if not overwrite and _labels_path(output, path).exists():
         return {**row, "status": "skipped (done)"}

@@ -32,7 +32,11 @@ class PredictionTask(L.LightningModule):
     def predict_step(self, batch: list[str], batch_idx: int) -> None:
         """Segment and write each image path of the batch; its summary row is kept in :attr:`rows`."""
         for path in batch:
-            self.rows.append(predict_one(Path(path), self.output, self.segmenter.superpixels, self.n_segments, self.mean, self.overwrite))
+            self.rows.append(
+                predict_one(
+                    Path(path), self.output, self.segmenter.superpixels, self.n_segments, self.mean, self.overwrite
+                )
+            )
 
     def on_predict_epoch_end(self) -> None:
         """Write this rank's ``summary_rank<r>.csv``."""
@@ -41,12 +45,19 @@ class PredictionTask(L.LightningModule):
 
 
 def predict_with_trainer(
-    trainer: L.Trainer, segmenter: Segmenter, inputs: list[Path], output: Path,
-    n_segments: int | None = None, mean: bool = False, overwrite: bool = False,
+    trainer: L.Trainer,
+    segmenter: Segmenter,
+    inputs: list[Path],
+    output: Path,
+    n_segments: int | None = None,
+    mean: bool = False,
+    overwrite: bool = False,
 ) -> PredictionTask:
     """Run ``trainer.predict`` over ``inputs`` (every rank takes every world-th file)."""
     task = PredictionTask(segmenter, output, n_segments, mean, overwrite)
     files = [str(p) for p in inputs]
-    loader = DataLoader(files, batch_size=1, sampler=EpochSeededSampler(len(files), shuffle=False, even=False), collate_fn=list)
+    loader = DataLoader(
+        files, batch_size=1, sampler=EpochSeededSampler(len(files), shuffle=False, even=False), collate_fn=list
+    )
     trainer.predict(task, dataloaders=loader, return_predictions=False)
     return task

@@ -1,8 +1,8 @@
 """``python -m pcnet.train``: train PCNet, SCN or SSN with Hydra configs (thin entry point).
 
-    python -m pcnet.train experiment=synthetic
-    python -m pcnet.train experiment=face_human data.root=/path/to/Face-Human trainer=gpu
-    python -m pcnet.train -m experiment=synthetic loss.alpha=0.05,0.1 data.patch_size=256,512
+python -m pcnet.train experiment=synthetic
+python -m pcnet.train experiment=face_human data.root=/path/to/Face-Human trainer=gpu
+python -m pcnet.train -m experiment=synthetic loss.alpha=0.05,0.1 data.patch_size=256,512
 """
 
 from __future__ import annotations
@@ -60,7 +60,12 @@ def init_weights(net: torch.nn.Module, path: str, prefix: str | None = None) -> 
         ) from None
     log.info("initialised %s from %s", net.model_name, path)
     if dropped:
-        log.warning("init_from: %d tensors of %s are not in this network and were left out: %s", len(dropped), path, ", ".join(dropped))
+        log.warning(
+            "init_from: %d tensors of %s are not in this network and were left out: %s",
+            len(dropped),
+            path,
+            ", ".join(dropped),
+        )
 
 
 def _init_prefix(net: torch.nn.Module, path: str, prefix: str) -> None:
@@ -72,7 +77,8 @@ def _init_prefix(net: torch.nn.Module, path: str, prefix: str) -> None:
     check(
         not missing and not wrong,
         f"init_from={path} does not fit this network under {prefix!r}: "
-        f"{len(missing)} tensors missing ({', '.join(missing[:3])}), {len(wrong)} of another shape ({', '.join(wrong[:3])})",
+        f"{len(missing)} tensors missing ({', '.join(missing[:3])}), "
+        f"{len(wrong)} of another shape ({', '.join(wrong[:3])})",
     )
     net.load_state_dict(source, strict=False)
     log.info("initialised %d tensors under %r of %s from %s", len(source), prefix, net.model_name, path)
@@ -90,13 +96,20 @@ def check_resume_checkpoint(path: str | os.PathLike, model_name: str) -> None:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        raise InputError(f"ckpt_path={path} cannot be read: not a checkpoint, or corrupt ({type(err).__name__})") from None
+        raise InputError(
+            f"ckpt_path={path} cannot be read: not a checkpoint, or corrupt ({type(err).__name__})"
+        ) from None
     check(
         isinstance(payload, dict) and "global_step" in payload and "pcnet_model" in payload,
-        f"ckpt_path={path} is not a pcnet.train checkpoint; to start from a model file's weights use init_from= instead",
+        f"ckpt_path={path} is not a pcnet.train checkpoint; "
+        "to start from a model file's weights use init_from= instead",
     )
     saved = payload["pcnet_model"]["name"]
-    check(saved == model_name, f"ckpt_path={path} holds a {saved!r} run, but this run trains {model_name!r}: pick model={saved} or another checkpoint")
+    check(
+        saved == model_name,
+        f"ckpt_path={path} holds a {saved!r} run, but this run trains {model_name!r}: "
+        f"pick model={saved} or another checkpoint",
+    )
 
 
 def _command_line() -> str:
@@ -128,7 +141,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for callback in callbacks:
         if isinstance(callback, RunSummary) and callback.command is None:
             callback.command = _command_line()
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=_instantiate_group(cfg.get("logger")) or False)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=_instantiate_group(cfg.get("logger")) or False
+    )
     hparams = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)

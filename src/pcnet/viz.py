@@ -20,9 +20,7 @@ def _pair(image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return image, labels
 
 
-def draw_boundaries(
-    image: np.ndarray, labels: np.ndarray, color: tuple[int, int, int] = (255, 255, 0)
-) -> np.ndarray:
+def draw_boundaries(image: np.ndarray, labels: np.ndarray, color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
     """RGB uint8 copy of ``image`` with superpixel boundaries (4-neighbour, thick) in ``color``."""
     image, labels = _pair(image, labels)
     out = image.copy()
@@ -35,7 +33,8 @@ def mean_color(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
     image, labels = _pair(image, labels)
     flat = labels.ravel()
     counts = np.bincount(flat)
-    means = np.stack(
-        [np.bincount(flat, weights=image[..., c].ravel()) for c in range(3)], axis=1
-    ) / np.maximum(counts, 1)[:, None]
+    means = (
+        np.stack([np.bincount(flat, weights=image[..., c].ravel()) for c in range(3)], axis=1)
+        / np.maximum(counts, 1)[:, None]
+    )
     return np.round(means[labels]).astype(np.uint8)

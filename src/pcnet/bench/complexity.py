@@ -39,7 +39,10 @@ def bench_complexity(
     torch.set_num_threads(threads)
     nets = {name: build(name).eval() for name in models}
     rows = []
-    print(f"{'output':>7} {'model':>6} {'params':>9} {'GFLOPs':>9} {'latency s':>10} {'FLOPs/PCNet':>12} {'latency/PCNet':>14}")
+    print(
+        f"{'output':>7} {'model':>6} {'params':>9} {'GFLOPs':>9} {'latency s':>10} "
+        f"{'FLOPs/PCNet':>12} {'latency/PCNet':>14}"
+    )
     for size in sizes:
         measured = {}
         for name, model in nets.items():
@@ -47,7 +50,7 @@ def bench_complexity(
             with torch.no_grad():
                 with FlopCounterMode(display=False) as counter:
                     _forward(name, model, x)
-                latency = median_time(lambda: _forward(name, model, x), repeat)
+                latency = median_time(lambda name=name, model=model, x=x: _forward(name, model, x), repeat)
             measured[name] = (counter.get_total_flops() / 1e9, latency)
         base_flops, base_latency = measured.get("pcnet", next(iter(measured.values())))
         for name, (gflops, latency) in measured.items():

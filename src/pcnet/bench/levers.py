@@ -48,7 +48,9 @@ def _batch(name: str, batch_size: int) -> dict[str, torch.Tensor]:
 
 def _step_time(name: str, bf16: bool, channels_last: bool, batch: dict[str, torch.Tensor], repeat: int) -> float:
     torch.manual_seed(0)
-    module = SuperpixelModule(build(name), RECIPES[name]["loss"](), optimizer=lambda params: torch.optim.Adam(params, lr=1e-4))
+    module = SuperpixelModule(
+        build(name), RECIPES[name]["loss"](), optimizer=lambda params: torch.optim.Adam(params, lr=1e-4)
+    )
     optimizer = module.configure_optimizers()
     module.train()
     if channels_last:
@@ -65,7 +67,9 @@ def _step_time(name: str, bf16: bool, channels_last: bool, batch: dict[str, torc
     return median_time(step, repeat, warmup=2)
 
 
-def bench_levers(models: list[str], batch_size: int, repeat: int, threads: int, out: Path | None) -> list[dict[str, Any]]:
+def bench_levers(
+    models: list[str], batch_size: int, repeat: int, threads: int, out: Path | None
+) -> list[dict[str, Any]]:
     torch.set_num_threads(threads)
     rows: list[dict[str, Any]] = []
     print(f"{'model':>6} {'lever':>19} {'s/iter':>8} {'vs fp32':>8}")
@@ -75,7 +79,15 @@ def bench_levers(models: list[str], batch_size: int, repeat: int, threads: int, 
         for lever, (bf16, cl) in LEVERS.items():
             seconds = _step_time(name, bf16, cl, batch, repeat)
             base = base or seconds
-            rows.append({"model": name, "lever": lever, "batch_size": batch_size, "s_per_iter": seconds, "speedup": base / seconds})
+            rows.append(
+                {
+                    "model": name,
+                    "lever": lever,
+                    "batch_size": batch_size,
+                    "s_per_iter": seconds,
+                    "speedup": base / seconds,
+                }
+            )
             print(f"{name:>6} {lever:>19} {seconds:>8.3f} {base / seconds:>7.2f}x", flush=True)
     if out:
         print(f"wrote {write_rows(out, rows)}")

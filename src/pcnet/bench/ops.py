@@ -26,8 +26,7 @@ def wobbly_association(
     rng = np.random.default_rng(seed)
     gh, gw = grid_shape(height, width, cell_size)
     shift = [
-        cv2.resize(rng.uniform(-0.6, 0.6, (gh + 1, gw + 1)).astype(np.float32), (width, height))
-        * cell_size
+        cv2.resize(rng.uniform(-0.6, 0.6, (gh + 1, gw + 1)).astype(np.float32), (width, height)) * cell_size
         for _ in range(2)
     ]
     yy = np.arange(height, dtype=np.float32)[:, None] + shift[0]
@@ -50,16 +49,22 @@ def bench_ops(megapixels: list[float], repeat: int, csv_path: Path | None) -> li
 
     torch.set_num_threads(2)
     rows = []
-    print(f"{'MP':>6} {'hard_labels s':>14} {'connectivity s':>15} {'s per 10 MP':>12} {'skimage s':>10} {'ratio':>6} {'K':>8}")
+    print(
+        f"{'MP':>6} {'hard_labels s':>14} {'connectivity s':>15} {'s per 10 MP':>12} "
+        f"{'skimage s':>10} {'ratio':>6} {'K':>8}"
+    )
     for mp in megapixels:
         side = int(round(math.sqrt(mp * 1e6)))
         assoc = wobbly_association(side, side)
-        t_hard, cells = best_time(lambda: hard_labels(assoc, 16)[0].numpy(), repeat)
+        t_hard, cells = best_time(lambda assoc=assoc: hard_labels(assoc, 16)[0].numpy(), repeat)
         n_cells = int(cells.max()) + 1
-        t_conn, labels = best_time(lambda: enforce_connectivity(cells, 0.06), repeat)
+        t_conn, labels = best_time(lambda cells=cells: enforce_connectivity(cells, 0.06), repeat)
         mean = cells.size / n_cells
         t_peer, _ = best_time(
-            lambda: skimage_connectivity(cells[None].astype(np.intp), int(0.06 * mean), int(10 * mean), 0), repeat
+            lambda cells=cells, mean=mean: skimage_connectivity(
+                cells[None].astype(np.intp), int(0.06 * mean), int(10 * mean), 0
+            ),
+            repeat,
         )
         row = {
             "megapixels": side * side / 1e6,

@@ -28,15 +28,26 @@ def grid_ceiling(root: str | Path, split: str, limit: int | None, factors: Seque
         for gt in gts:
             h, w = gt.shape
             small = cv2.resize(gt, (-(-w // f), -(-h // f)), interpolation=cv2.INTER_NEAREST)
-            scores.append(superpixel_scores(cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), gt, metrics=("br", "asa")))
-        row = {"factor": f, "br": float(np.mean([s["br"] for s in scores])), "asa": float(np.mean([s["asa"] for s in scores]))}
+            scores.append(
+                superpixel_scores(cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), gt, metrics=("br", "asa"))
+            )
+        row = {
+            "factor": f,
+            "br": float(np.mean([s["br"] for s in scores])),
+            "asa": float(np.mean([s["asa"] for s in scores])),
+        }
         table.append(row)
         print(f"| {f} px | {row['br']:.3f} | {row['asa']:.3f} |")
     return table
 
 
 def score_checkpoints(
-    root: str | Path, split: str, limit: int | None, n_segments: int, checkpoints: Sequence[tuple[str, str]], refine: bool
+    root: str | Path,
+    split: str,
+    limit: int | None,
+    n_segments: int,
+    checkpoints: Sequence[tuple[str, str]],
+    refine: bool,
 ) -> list[dict[str, Any]]:
     """Mean scores over annotators of each ``(name, checkpoint)`` at ``n_segments``."""
     from pcnet.data.bsds500 import bsds500_samples
@@ -44,7 +55,9 @@ def score_checkpoints(
     from pcnet.io import read_image, read_label_map
     from pcnet.metrics.functional import superpixel_scores
 
-    data = [(read_image(s.image), [read_label_map(p) for p in s.ground_truth]) for s in bsds500_samples(root, split)[:limit]]
+    data = [
+        (read_image(s.image), [read_label_map(p) for p in s.ground_truth]) for s in bsds500_samples(root, split)[:limit]
+    ]
     table = []
     print("| checkpoint | BR | BP | ASA | UE | CO | K |\n|---|---:|---:|---:|---:|---:|---:|")
     for name, path in checkpoints:
@@ -76,7 +89,9 @@ def overlay_figure(
     from pcnet.viz import draw_boundaries
 
     samples = {s.id: s for s in bsds500_samples(root, split)}
-    fig, axes = plt.subplots(len(ids), len(methods), figsize=(2.6 * len(methods), 2.7 * len(ids)), dpi=120, squeeze=False)
+    fig, axes = plt.subplots(
+        len(ids), len(methods), figsize=(2.6 * len(methods), 2.7 * len(ids)), dpi=120, squeeze=False
+    )
     for row, sample_id in enumerate(ids):
         image = read_image(samples[sample_id].image)
         h, w = image.shape[:2]

@@ -76,7 +76,12 @@ def bench_refinement(
                     seconds = time.perf_counter() - start
                     name = method if refine is None else f"{method}{'' if refine else ' (no refine)'}"
                     for gt in gts:
-                        row: dict[str, Any] = {"method": name, "n_segments": str(request), "id": sample.id, "s": seconds}
+                        row: dict[str, Any] = {
+                            "method": name,
+                            "n_segments": str(request),
+                            "id": sample.id,
+                            "s": seconds,
+                        }
                         for r in tolerances:
                             scores = superpixel_scores(labels, gt, tolerance=r or None)
                             tag = "bench" if r == 0 else str(r)
@@ -86,7 +91,11 @@ def bench_refinement(
                         rows.append(row)
             print(f"{sample.id} {request}: done", flush=True)
     table = _mean_rows(rows, ("method", "n_segments"))
-    header = ["method", "n_segments", "K"] + [f"BR r={t or 'bench'}" for t in tolerances] + ["BP", "ASA", "UE", "CO", "s/img"]
+    header = (
+        ["method", "n_segments", "K"]
+        + [f"BR r={t or 'bench'}" for t in tolerances]
+        + ["BP", "ASA", "UE", "CO", "s/img"]
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in table:
@@ -100,7 +109,12 @@ def bench_refinement(
 
 
 def refine_grid(
-    root: str | Path, split: str, limit: int | None, method: str, n_segments: int, settings: Sequence[tuple[int, float, float, int]]
+    root: str | Path,
+    split: str,
+    limit: int | None,
+    method: str,
+    n_segments: int,
+    settings: Sequence[tuple[int, float, float, int]],
 ) -> list[dict[str, Any]]:
     """Scores of ``method`` at ``n_segments`` refined with each ``(n_iter, compactness,
     smoothness, rounds)`` setting (and unrefined), averaged over annotators: how the defaults were
@@ -131,10 +145,15 @@ def refine_grid(
                 labels = enforce_connectivity(refined, segmenter.min_size_fraction, n_segments=k, keep_largest=True)
             seconds += time.perf_counter() - start
             rows += [dict(superpixel_scores(labels, gt), id="") for gt in gts]
-        summary = {"setting": "none" if setting is None else ",".join(map(str, setting)), **_mean_rows(rows, ())[0], "s_refine": seconds / len(data)}
+        summary = {
+            "setting": "none" if setting is None else ",".join(map(str, setting)),
+            **_mean_rows(rows, ())[0],
+            "s_refine": seconds / len(data),
+        }
         table.append(summary)
         print(
-            f"| {summary['setting']} | {summary['br']:.3f} | {summary['bp']:.3f} | {summary['asa']:.3f} | {summary['ue']:.3f} "
+            f"| {summary['setting']} | {summary['br']:.3f} | {summary['bp']:.3f} | {summary['asa']:.3f} "
+            f"| {summary['ue']:.3f} "
             f"| {summary['co']:.3f} | {summary['n_superpixels']:.0f} | {summary['s_refine']:.2f} |",
             flush=True,
         )

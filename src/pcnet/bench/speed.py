@@ -65,12 +65,26 @@ def worker(method: str, side: int, checkpoint: str | None, threads: int) -> dict
     start = time.perf_counter()
     labels = run()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "k": int(labels.max()) + 1, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+    return {
+        "seconds": seconds,
+        "k": int(labels.max()) + 1,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
+def last_line(proc: subprocess.CompletedProcess) -> str:
+    """The last line of a failed subprocess's stderr (120 characters), or its return code."""
+    return proc.stderr.strip().splitlines()[-1][:120] if proc.stderr.strip() else str(proc.returncode)
 
 
 def bench_speed(
-    methods: tuple[str, ...], sizes: tuple[int, ...], checkpoints: dict[str, str], memory_gb: float, time_s: float,
-    threads: int, out: Path | None,
+    methods: tuple[str, ...],
+    sizes: tuple[int, ...],
+    checkpoints: dict[str, str],
+    memory_gb: float,
+    time_s: float,
+    threads: int,
+    out: Path | None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     print(f"{'method':>6} {'size':>7} {'MP':>6} {'seconds':>9} {'peak GB':>8} {'K':>9}  status")
@@ -78,14 +92,25 @@ def bench_speed(
         previous: dict[str, Any] | None = None
         for side in sizes:
             mp = side * side / 1e6
-            row: dict[str, Any] = {"method": method, "size": side, "megapixels": mp, "seconds": math.nan, "peak_rss_gb": math.nan, "k": 0}
+            row: dict[str, Any] = {
+                "method": method,
+                "size": side,
+                "megapixels": mp,
+                "seconds": math.nan,
+                "peak_rss_gb": math.nan,
+                "k": 0,
+            }
             # memory: scaled from the last measured size (learned models are tiled above 4 MP, so
             # their peak grows slower than the image), else a per-pixel guess
             if previous:
                 need_gb = previous["peak_rss_gb"] * side * side / previous["size"] ** 2 * 0.8
             else:
                 need_gb = BYTES_PER_PIXEL[method] * side * side / 2**30
-            guess_s = previous["seconds"] * side * side / previous["size"] ** 2 if previous and previous["status"] == "ok" else 0.0
+            guess_s = (
+                previous["seconds"] * side * side / previous["size"] ** 2
+                if previous and previous["status"] == "ok"
+                else 0.0
+            )
             if need_gb > memory_gb:
                 row["status"] = f"skipped: needs ~{need_gb:.0f} GB > {memory_gb:g} GB budget"
             elif guess_s > time_s:
@@ -99,13 +124,16 @@ def bench_speed(
                         row.update(json.loads(proc.stdout.strip().splitlines()[-1]), status="ok")
                     else:
                         killed = proc.returncode in (-9, 137)
-                        row["status"] = "failed: killed (out of memory?)" if killed else f"failed: {proc.stderr.strip().splitlines()[-1][:120] if proc.stderr.strip() else proc.returncode}"
+                        row["status"] = "failed: killed (out of memory?)" if killed else f"failed: {last_line(proc)}"
                 except subprocess.TimeoutExpired:
                     row["status"] = f"failed: over {time_s * 1.5 + 120:.0f} s"
             rows.append(row)
             if row["status"] == "ok":
                 previous = row
-            print(f"{method:>6} {side:>6}² {mp:>6.1f} {row['seconds']:>9.2f} {row['peak_rss_gb']:>8.2f} {row['k']:>9}  {row['status']}")
+            print(
+                f"{method:>6} {side:>6}² {mp:>6.1f} {row['seconds']:>9.2f} {row['peak_rss_gb']:>8.2f} "
+                f"{row['k']:>9}  {row['status']}"
+            )
     base = {r["size"]: r["seconds"] for r in rows if r["method"] == "pcnet" and r["status"] == "ok"}
     for r in rows:
         r["ratio_to_pcnet"] = r["seconds"] / base[r["size"]] if r["size"] in base and r["status"] == "ok" else math.nan

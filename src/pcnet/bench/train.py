@@ -29,7 +29,9 @@ def _iterate(name: str, steps: int, warmup: int, batch_size: int, workers: int, 
         global_size=setup["global_size"],
         batch_size=batch_size,
         num_workers=workers,
-        synthetic={"train": {"length": max(64, batch_size * (steps + warmup)), "height": image_size, "width": image_size}},
+        synthetic={
+            "train": {"length": max(64, batch_size * (steps + warmup)), "height": image_size, "width": image_size}
+        },
     )
     dm.setup("fit")
     module = SuperpixelModule(build(name), setup["loss"](), optimizer=lambda params: torch.optim.Adam(params, lr=1e-4))
@@ -61,13 +63,16 @@ def _iterate(name: str, steps: int, warmup: int, batch_size: int, workers: int, 
     }
 
 
-def bench_train(steps: int, warmup: int, batch_size: int, workers: int, image_size: int, out: Path | None) -> list[dict[str, float]]:
+def bench_train(
+    steps: int, warmup: int, batch_size: int, workers: int, image_size: int, out: Path | None
+) -> list[dict[str, float]]:
     torch.set_num_threads(2)
     rows = [_iterate(name, steps, warmup, batch_size, workers, image_size) for name in SETUPS]
     print(f"{'model':>6} {'batch':>5} {'crop':>5} {'s/iter':>8} {'compute':>8} {'data wait':>10} {'data share':>10}")
     for r in rows:
         print(
-            f"{r['model']:>6} {r['batch_size']:>5} {r['crop']:>5} {r['s_per_iter']:>8.3f} {r['compute_s_per_iter']:>8.3f} "
+            f"{r['model']:>6} {r['batch_size']:>5} {r['crop']:>5} {r['s_per_iter']:>8.3f} "
+            f"{r['compute_s_per_iter']:>8.3f} "
             f"{r['data_wait_s_per_iter']:>10.3f} {r['data_share']:>9.1%}"
         )
     print(f"PCNet / SCN time per iteration: {rows[0]['s_per_iter'] / rows[1]['s_per_iter']:.2f}")

@@ -61,7 +61,4 @@ def bsds500_samples(root: str | os.PathLike | None, split: str = "test") -> list
         f"data.root={root}: {len(missing)} of {len(images)} images in images/{split} have no "
         f"gt/{split}/<id>_<k>.png label map (first: {missing[:3]}); expected layout {LAYOUT}",
     )
-    return [
-        Sample(p.stem, p, tuple(path for _, path in sorted(annotators[p.stem])))
-        for p in images
-    ]
+    return [Sample(p.stem, p, tuple(path for _, path in sorted(annotators[p.stem]))) for p in images]

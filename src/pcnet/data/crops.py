@@ -72,7 +72,12 @@ class CropSampler:
         steps: list[A.BasicTransform] = []
         if self.global_size:
             steps.append(
-                A.Resize(self.global_size, self.global_size, interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_NEAREST)
+                A.Resize(
+                    self.global_size,
+                    self.global_size,
+                    interpolation=cv2.INTER_AREA,
+                    mask_interpolation=cv2.INTER_NEAREST,
+                )
             )
         steps.append(A.RandomCrop(p, p, pad_if_needed=True, pad_position="top_left", **fill))
         self._global = A.Compose(steps)
@@ -118,7 +123,13 @@ class CropSampler:
         augmented = self._augment(image=image, mask=labels)
         image, labels = augmented["image"], augmented["mask"]
         if self.mode == "single":
-            crop = A.Compose([A.RandomCrop(self.patch_size, self.patch_size, pad_if_needed=True, pad_position="top_left", **self._fill)])
+            crop = A.Compose(
+                [
+                    A.RandomCrop(
+                        self.patch_size, self.patch_size, pad_if_needed=True, pad_position="top_left", **self._fill
+                    )
+                ]
+            )
             crop.set_random_seed(int(rng.integers(2**31)))
             out = crop(image=image, mask=labels)
             return self._pack("", out["image"], out["mask"])

@@ -113,7 +113,9 @@ class SuperpixelDataModule(L.LightningDataModule):
         """Batches of training crops (:class:`CropDataset`), reshuffled each epoch from ``(seed, epoch)``."""
         dataset = CropDataset(self.source("train"), self.sampler, self.seed)
         sampler = EpochSeededSampler(len(dataset), self.seed)
-        return self._loader(dataset, batch_size=self.batch_size, sampler=sampler, drop_last=len(dataset) >= self.batch_size)
+        return self._loader(
+            dataset, batch_size=self.batch_size, sampler=sampler, drop_last=len(dataset) >= self.batch_size
+        )
 
     def _whole(self, stage: str) -> DataLoader:
         dataset = WholeImageDataset(self.source(stage))

@@ -20,14 +20,23 @@ __all__ = ["write_synthetic_dataset"]
 
 
 def write_synthetic_dataset(
-    root: str | Path, size: int = 2048, count: int = 8, split: str = "test", n_regions: int = 200, n_lines: int = 8, seed: int = 0,
+    root: str | Path,
+    size: int = 2048,
+    count: int = 8,
+    split: str = "test",
+    n_regions: int = 200,
+    n_lines: int = 8,
+    seed: int = 0,
     shapes: str = "voronoi",
 ) -> Path:
     """Write ``count`` ``size``² images with exact labels under ``root`` (BSDS500 layout)."""
     root = Path(root)
     check(count >= 1 and size >= 16, f"need count >= 1 and size >= 16; got count={count}, size={size}")
     existing = sorted((root / "images" / split).glob("*.jpg"))
-    check(not existing, f"{root / 'images' / split} already holds {len(existing)} images: pick an empty ROOT (nothing is overwritten)")
+    check(
+        not existing,
+        f"{root / 'images' / split} already holds {len(existing)} images: pick an empty ROOT (nothing is overwritten)",
+    )
     for i in range(count):
         image, labels = synthetic_image(size, size, n_regions=n_regions, n_lines=n_lines, seed=seed + i, shapes=shapes)
         sample_id = f"synthetic{size}_{i:03d}" if shapes == "voronoi" else f"{shapes}{size}_{i:03d}"
@@ -46,9 +55,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--regions", type=int, default=200, help="Voronoi regions per image")
     parser.add_argument("--lines", type=int, default=8, help="thin structures per image")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shapes", default="voronoi", choices=["voronoi", "blobs"], help="straight (Voronoi) or curved (ellipse) boundaries")
+    parser.add_argument(
+        "--shapes",
+        default="voronoi",
+        choices=["voronoi", "blobs"],
+        help="straight (Voronoi) or curved (ellipse) boundaries",
+    )
     args = parser.parse_args(argv)
-    run_cli(write_synthetic_dataset, args.root, args.size, args.count, args.split, args.regions, args.lines, args.seed, args.shapes)
+    run_cli(
+        write_synthetic_dataset,
+        args.root,
+        args.size,
+        args.count,
+        args.split,
+        args.regions,
+        args.lines,
+        args.seed,
+        args.shapes,
+    )
 
 
 if __name__ == "__main__":

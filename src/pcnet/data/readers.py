@@ -27,7 +27,6 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -38,7 +37,7 @@ from pcnet.io import read_image, read_label_map, to_rgb_uint8
 __all__ = ["READERS", "big", "bsds500", "face_human", "folder", "list_samples", "load_sample", "mapillary", "nyuv2"]
 
 #: What a dataset root argument accepts (``None`` or ``""``: "data.root is not set").
-Root = Union[str, os.PathLike, None]
+Root = str | os.PathLike | None
 FACE_HUMAN_LAYOUT = "<split>/<name>.jpg beside <split>/<name>_label.png (or both directly in data.root)"
 MAPILLARY_LAYOUT = "{training,validation,testing}/images/<id>.jpg and {split}/labels/<id>.png"
 MAPILLARY_SPLITS = {"train": "training", "val": "validation", "test": "testing"}
@@ -62,8 +61,7 @@ def _files(folder: Path, suffixes: str | tuple[str, ...]) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p for p in folder.iterdir()
-        if not p.name.startswith(".") and p.name.lower().endswith(suffixes) and p.is_file()
+        p for p in folder.iterdir() if not p.name.startswith(".") and p.name.lower().endswith(suffixes) and p.is_file()
     )
 
 
@@ -166,14 +164,23 @@ def mapillary(root: Root, split: str = "test", require_labels: bool = True, labe
     images = {p.stem: p for p in _files(image_dir, ".jpg")}
     _check_images(images, path, image_dir, f"{split}/images/*.jpg images", MAPILLARY_LAYOUT)
     found = {p.stem: p for p in _files(label_dir, ".png")}
-    hint = "" if found else (
-        f" ({split}/{labels}/ holds none; the public testing split has no labels: pass require_labels=False"
-        " to list the images alone)"
+    hint = (
+        ""
+        if found
+        else (
+            f" ({split}/{labels}/ holds none; the public testing split has no labels: pass require_labels=False"
+            " to list the images alone)"
+        )
     )
     return _pair(
-        path, MAPILLARY_LAYOUT, images, {k: [p] for k, p in found.items() if k in images},
+        path,
+        MAPILLARY_LAYOUT,
+        images,
+        {k: [p] for k, p in found.items() if k in images},
         [p for k, p in found.items() if k not in images],
-        (f"in {split}/images", f"{split}/{labels}/<id>.png"), require_labels, hint,
+        (f"in {split}/images", f"{split}/{labels}/<id>.png"),
+        require_labels,
+        hint,
     )
 
 
@@ -266,12 +273,12 @@ def folder(
         f"label_pattern must contain {{stem}} or {{name}}; got {label_pattern!r} (data.root={path})",
     )
     found = [p for p in base.glob(image_glob) if p.is_file() and not p.name.startswith(".")]
-    candidates = {
-        c for where in {p.parent for p in found} | {base} for c in _glob(where, label_pattern, "*", "*")
-    }
+    candidates = {c for where in {p.parent for p in found} | {base} for c in _glob(where, label_pattern, "*", "*")}
     images = _by_id(
         (p for p in found if os.path.normpath(p) not in candidates),
-        lambda p: p.relative_to(base).with_suffix("").as_posix(), path, layout,
+        lambda p: p.relative_to(base).with_suffix("").as_posix(),
+        path,
+        layout,
     )
     _check_images(images, path, base, f"{image_glob} images", layout)
     owner: dict[str, str] = {}

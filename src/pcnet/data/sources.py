@@ -39,7 +39,9 @@ class ImageSource(Protocol):
 class FileSource:
     """Samples of a dataset on disk, listed once by a reader and read on demand."""
 
-    def __init__(self, reader: str, root: str | os.PathLike | None, split: str, limit: int | None = None, **options: Any) -> None:
+    def __init__(
+        self, reader: str, root: str | os.PathLike | None, split: str, limit: int | None = None, **options: Any
+    ) -> None:
         from pcnet.data.readers import list_samples
 
         self.reader = reader
@@ -86,7 +88,9 @@ class SyntheticSource:
     ) -> None:
         check(length >= 1, f"a synthetic source needs length >= 1; got {length}")
         self.length, self.seed = int(length), int(seed)
-        self.options = tuple(dict(height=height, width=width, n_regions=n_regions, n_lines=n_lines, noise=noise).items())
+        self.options = tuple(
+            dict(height=height, width=width, n_regions=n_regions, n_lines=n_lines, noise=noise).items()
+        )
 
     def __len__(self) -> int:
         return self.length

@@ -1,6 +1,7 @@
 """Synthetic images with known segmentations, generated on the fly from a seed.
 
-Regions are the cells of a random Voronoi diagram (or overlapping ellipses: curved boundaries), each with its own colour, a linear gradient and
+Regions are the cells of a random Voronoi diagram (or overlapping ellipses: curved boundaries),
+each with its own colour, a linear gradient and
 a texture; thin curved structures (a few pixels wide) cross the image as classes of their own.
 The label map is exact by construction, so boundary metrics have a known ground truth.
 """
@@ -37,7 +38,7 @@ def _blob_labels(height: int, width: int, n_regions: int, rng: np.random.Generat
 def _thin_structures(labels: np.ndarray, n_lines: int, rng: np.random.Generator) -> None:
     height, width = labels.shape
     scale = max(height, width)
-    for i in range(n_lines):
+    for _ in range(n_lines):
         # a quadratic Bezier curve from one border region to another
         pts = rng.uniform(0, 1, size=(3, 2)) * (width, height)
         t = np.linspace(0, 1, 64)[:, None]

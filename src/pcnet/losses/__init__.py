@@ -2,12 +2,12 @@
 composite loss, and SSN's loss. Functional first, each with an ``nn.Module`` twin."""
 
 from pcnet.losses.composite import PCNetLoss
-from pcnet.losses.distill import DistillationLoss, distillation_loss
 from pcnet.losses.discriminative import (
     LocalDiscriminativeLoss,
     local_discriminative_loss,
     two_class_windows,
 )
+from pcnet.losses.distill import DistillationLoss, distillation_loss
 from pcnet.losses.guidance import binary_guidance_mask, longest_boundary_class
 from pcnet.losses.sr import SRLoss, boundary_band, sr_loss
 from pcnet.losses.ssn import SSNLoss, ssn_loss

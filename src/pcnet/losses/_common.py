@@ -103,9 +103,7 @@ def pixel_coordinates(like: torch.Tensor) -> torch.Tensor:
     return grid[None].expand(batch, -1, -1, -1)
 
 
-def label_edges(
-    labels: torch.Tensor, ignore_index: int
-) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+def label_edges(labels: torch.Tensor, ignore_index: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """The horizontal and the vertical 4-neighbour pixel pairs of a ``(B, H, W)`` label map.
 
     Returns:

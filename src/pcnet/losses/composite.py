@@ -101,7 +101,13 @@ class PCNetLoss(nn.Module):
         distill_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        weights = {"alpha": alpha, "beta": beta, "sr_weight": sr_weight, "pos_weight": pos_weight, "distill_weight": distill_weight}
+        weights = {
+            "alpha": alpha,
+            "beta": beta,
+            "sr_weight": sr_weight,
+            "pos_weight": pos_weight,
+            "distill_weight": distill_weight,
+        }
         for name, weight in weights.items():
             check(weight >= 0, f"loss.{name} must be >= 0 (a negative weight would maximise its loss); got {weight}")
         self.alpha, self.beta, self.sr_weight = alpha, beta, sr_weight

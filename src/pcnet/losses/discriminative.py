@@ -32,9 +32,7 @@ from pcnet.losses._common import check_labels, compact_labels, one_hot
 __all__ = ["two_class_windows", "local_discriminative_loss", "LocalDiscriminativeLoss"]
 
 
-def two_class_windows(
-    labels: torch.Tensor, patch_size: int = 5, ignore_index: int = 255
-) -> torch.Tensor:
+def two_class_windows(labels: torch.Tensor, patch_size: int = 5, ignore_index: int = 255) -> torch.Tensor:
     """Which ``K × K`` windows (stride 1, inside the image) hold exactly two classes and no ignored
     pixel.
 
@@ -65,9 +63,7 @@ def two_class_windows(
     return (n_classes == 2) & (counts[:, -1] == 0)
 
 
-def _sample(
-    candidates: torch.Tensor, k: int, generator: torch.Generator | None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample(candidates: torch.Tensor, k: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Up to ``k`` candidate positions per image, uniformly without replacement.
 
     Every position gets a uniform random key (non-candidates −1) and the ``k`` largest are kept:
@@ -150,9 +146,7 @@ class LocalDiscriminativeLoss(nn.Module):
     """Module twin of :func:`local_discriminative_loss`;
     ``forward(embedding, labels, generator=None)`` returns ``(loss, n_patches)``."""
 
-    def __init__(
-        self, patch_size: int = 5, max_patches: int = 64, eps: float = 1e-6, ignore_index: int = 255
-    ) -> None:
+    def __init__(self, patch_size: int = 5, max_patches: int = 64, eps: float = 1e-6, ignore_index: int = 255) -> None:
         super().__init__()
         self.patch_size = patch_size
         self.max_patches = max_patches
@@ -166,4 +160,3 @@ class LocalDiscriminativeLoss(nn.Module):
         return local_discriminative_loss(
             embedding, labels, self.patch_size, self.max_patches, generator, self.eps, self.ignore_index
         )
-

@@ -128,9 +128,7 @@ def _single_metric(key: str, doc: str) -> type[_SuperpixelMetric]:
 
 BoundaryRecall = _single_metric("br", "BoundaryRecall: mean boundary recall over samples.")
 BoundaryPrecision = _single_metric("bp", "BoundaryPrecision: mean boundary precision over samples.")
-AchievableSegmentationAccuracy = _single_metric(
-    "asa", "AchievableSegmentationAccuracy: mean ASA over samples."
-)
+AchievableSegmentationAccuracy = _single_metric("asa", "AchievableSegmentationAccuracy: mean ASA over samples.")
 UndersegmentationError = _single_metric(
     "ue", "UndersegmentationError: mean Neubert–Protzel undersegmentation error over samples."
 )

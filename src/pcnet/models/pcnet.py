@@ -97,7 +97,7 @@ class PCNet(SuperpixelModel):
         """Training outputs for an input ``(B, 3, h, w)`` in [0, 1]: ``assoc`` ``(B, 9, u·h, u·w)``
         (softmax), ``embedding`` E ``(B, D, u·h, u·w)``, and with ``return_sr`` the SR image ``sr``."""
         u = self.upscale
-        check_image_batch(image, -(-self.cell_size**2 // u**2))
+        check_image_batch(image, -(-(self.cell_size**2) // u**2))
         height, width = image.shape[-2:]
         features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
         embedding = self.subpixel(self.context(features))[..., : u * height, : u * width]
@@ -118,7 +118,7 @@ class PCNet(SuperpixelModel):
         if self.sp_head.kernel_size != (1, 1):
             return self.sp_head(self(image)["embedding"])
         u = self.upscale
-        check_image_batch(image, -(-self.cell_size**2 // u**2))
+        check_image_batch(image, -(-(self.cell_size**2) // u**2))
         height, width = image.shape[-2:]
         features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
         conv = self.subpixel[0]

@@ -44,5 +44,7 @@ def build(name: str, **kwargs: Any) -> nn.Module:
     check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
     model = _MODELS[name](**kwargs)
     # plain Python values (Hydra passes ListConfig), so checkpoints load with weights_only=True
-    model.build_config = {key: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v for key, v in kwargs.items()}
+    model.build_config = {
+        key: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v for key, v in kwargs.items()
+    }
     return model

@@ -46,4 +46,3 @@ class SCN(SuperpixelModel):
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"assoc": (B, 9, H, W)}``: the softmax of :meth:`association_logits`."""
         return {"assoc": torch.softmax(self.association_logits(image), dim=1)}
-

@@ -62,9 +62,19 @@ class SSN(SuperpixelModel):
         self.color_scale, self.pos_scale = color_scale, pos_scale
         self.stages = nn.ModuleList(
             [
-                nn.Sequential(conv_block(5, width, batch_norm=batch_norm), conv_block(width, width, batch_norm=batch_norm)),
-                nn.Sequential(nn.MaxPool2d(3, 2, 1), conv_block(width, width, batch_norm=batch_norm), conv_block(width, width, batch_norm=batch_norm)),
-                nn.Sequential(nn.MaxPool2d(3, 2, 1), conv_block(width, width, batch_norm=batch_norm), conv_block(width, width, batch_norm=batch_norm)),
+                nn.Sequential(
+                    conv_block(5, width, batch_norm=batch_norm), conv_block(width, width, batch_norm=batch_norm)
+                ),
+                nn.Sequential(
+                    nn.MaxPool2d(3, 2, 1),
+                    conv_block(width, width, batch_norm=batch_norm),
+                    conv_block(width, width, batch_norm=batch_norm),
+                ),
+                nn.Sequential(
+                    nn.MaxPool2d(3, 2, 1),
+                    conv_block(width, width, batch_norm=batch_norm),
+                    conv_block(width, width, batch_norm=batch_norm),
+                ),
             ]
         )
         self.fuse = nn.Conv2d(3 * width, feature_dim - 5, 3, 1, 1)

@@ -67,9 +67,7 @@ def _gather_to_cells(per_cell: torch.Tensor) -> torch.Tensor:
     return sum(_shift(per_cell[:, k], -dy, -dx) for k, (dy, dx) in enumerate(NEIGHBOR_OFFSETS))
 
 
-def pool(
-    features: torch.Tensor, assoc: torch.Tensor, cell_size: int, eps: float = 1e-8
-) -> torch.Tensor:
+def pool(features: torch.Tensor, assoc: torch.Tensor, cell_size: int, eps: float = 1e-8) -> torch.Tensor:
     """Superpixel (cell) features from pixel features, eq. 1 of PCNet/SCN.
 
     ``h(s) = Σ_{p: s ∈ N(p)} f(p)·Q(p, s) / Σ_{p: s ∈ N(p)} Q(p, s)``

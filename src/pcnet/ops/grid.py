@@ -26,9 +26,7 @@ __all__ = [
 ]
 
 #: ``(dy, dx)`` of the 9 neighbour cells, row-major; the channel order of every association map.
-NEIGHBOR_OFFSETS: tuple[tuple[int, int], ...] = tuple(
-    (dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-)
+NEIGHBOR_OFFSETS: tuple[tuple[int, int], ...] = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 #: Channel of the pixel's own cell in an association map.
 OWN_CELL = 4
 
@@ -84,9 +82,7 @@ def n_segments_for(cell_size: int, height: int, width: int) -> int:
     return rows * cols
 
 
-def cell_index_map(
-    height: int, width: int, cell_size: int, device: torch.device | str | None = None
-) -> torch.Tensor:
+def cell_index_map(height: int, width: int, cell_size: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Global id of the cell each pixel lies in, shape ``(H, W)``, int64.
 
     Example:
@@ -101,9 +97,7 @@ def cell_index_map(
     return rows_idx[:, None] * cols + cols_idx[None, :]
 
 
-def cell_neighbors(
-    grid_h: int, grid_w: int, device: torch.device | str | None = None
-) -> torch.Tensor:
+def cell_neighbors(grid_h: int, grid_w: int, device: torch.device | str | None = None) -> torch.Tensor:
     """The 9 neighbour cell ids of every cell, shape ``(grid_h·grid_w, 9)``; -1 outside the grid.
 
     Example:

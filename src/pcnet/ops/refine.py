@@ -5,7 +5,8 @@ below its native grid: a reduced working resolution whose cell map is upscaled),
 boundaries are staircases a few pixels off the true edges. :func:`refine_labels` moves them on
 the original image:
 
-1. Per superpixel, the mean CIELAB colour and the centroid (one streaming pass over row strips).
+1. Per superpixel, the mean CIELAB colour and the centroid (one streaming pass over row strips;
+   later rounds update them from the moved pixels alone).
 2. Boundary-pixel sweeps: every pixel with a differently labelled 4-neighbour may take the label
    of one of its 4 neighbours, whichever minimises
 
@@ -16,7 +17,7 @@ the original image:
    colours of a checkerboard, so no two adjacent pixels change at once; each sweep moves a
    boundary by at most one pixel, and only pixels next to a change are revisited. A label never
    shrinks below a quarter of its input size, so no superpixel vanishes.
-3. ``rounds`` times: means and centroids again from the refined map, then the sweeps again.
+3. ``rounds`` times: means and centroids of the refined map, then the sweeps again.
 
 Cost: O(H·W) for the statistics, O(boundary pixels) per sweep; memory: the label map plus a
 chunk of boundary pixels (the colour of a pixel is converted when it is visited, so no
@@ -50,11 +51,8 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
 
 
-def label_statistics(
-    rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean CIELAB colour ``(n, 3)`` and centroid ``(n, 2)`` (row, col) of labels ``0..n-1``,
-    accumulated over row strips (float64 sums: the strip height changes nothing)."""
+def _label_sums(rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS) -> np.ndarray:
+    """``(6, n)`` float64 sums per label: pixel count, CIELAB L, a, b, row, col (over row strips)."""
     sums = np.zeros((6, n_labels), dtype=np.float64)
     width = labels.shape[1]
     cols = np.arange(width, dtype=np.float64)
@@ -65,10 +63,25 @@ def label_statistics(
         sums[0] += np.bincount(ids, minlength=n_labels)
         for c in range(3):
             sums[1 + c] += np.bincount(ids, weights=lab[:, c], minlength=n_labels)
-        sums[4] += np.bincount(ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64), width), minlength=n_labels)
+        sums[4] += np.bincount(
+            ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64), width), minlength=n_labels
+        )
         sums[5] += np.bincount(ids, weights=np.tile(cols, rows), minlength=n_labels)
-    count = np.maximum(sums[0], 1)
-    return (sums[1:4] / count).T.astype(np.float32), (sums[4:6] / count).T.astype(np.float32)
+    return sums
+
+
+def _means(sums: np.ndarray) -> np.ndarray:
+    """``(5, n)`` float32 means (L, a, b, row, col) from :func:`_label_sums`."""
+    return (sums[1:] / np.maximum(sums[0], 1)).astype(np.float32)
+
+
+def label_statistics(
+    rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean CIELAB colour ``(n, 3)`` and centroid ``(n, 2)`` (row, col) of labels ``0..n-1``,
+    accumulated over row strips (float64 sums: the strip height changes nothing)."""
+    means = _means(_label_sums(rgb, labels, n_labels, strip))
+    return np.ascontiguousarray(means[:3].T), np.ascontiguousarray(means[3:].T)
 
 
 def _neighbours(flat_idx: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -94,7 +107,8 @@ def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
     edge[:-1] |= vertical
     edge[:, 1:] |= horizontal
     edge[:, :-1] |= horizontal
-    return np.flatnonzero(edge)
+    index = np.flatnonzero(edge)
+    return index.astype(np.int32) if edge.size < 2**31 else index  # int32: half the memory
 
 
 def _best_labels(
@@ -107,7 +121,8 @@ def _best_labels(
     pos_weight: float,
     smoothness: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For pixels ``idx``: their current label and the cheapest of it and their 4 neighbours'.
+    """For pixels ``idx``: their current label, the cheapest of it and their 4 neighbours', and
+    their CIELAB colour.
 
     ``stats`` is ``(5, n_labels)``: mean L, a, b and centroid row, col (1-D gathers are fast)."""
     nbr = flat[_neighbours(idx, *shape)]  # (4, n) neighbour labels
@@ -125,7 +140,7 @@ def _best_labels(
         cost += diff
     agree = (nbr[None] == cand[:, None]).sum(1, dtype=np.int8)
     cost -= np.float32(smoothness) * agree
-    return own, np.take_along_axis(cand, np.argmin(cost, axis=0)[None], 0)[0]
+    return own, np.take_along_axis(cand, np.argmin(cost, axis=0)[None], 0)[0], colour
 
 
 def _sweeps(
@@ -137,6 +152,7 @@ def _sweeps(
     n_iter: int,
     chunk: int,
     floor: np.ndarray,
+    sums: np.ndarray,
     pool: ThreadPoolExecutor | None = None,
 ) -> None:
     """``2 · n_iter`` checkerboard half-sweeps over the boundary pixels of ``labels`` (in place).
@@ -144,7 +160,8 @@ def _sweeps(
     Within a half-sweep every pixel decides on the labels of its 4 neighbours, which are of the
     other colour and do not change, so the decisions are independent (evaluated in chunks of
     ``chunk`` pixels: bounded memory, same result). A label never shrinks below ``floor``: a
-    half-sweep that would take it lower keeps all its pixels.
+    half-sweep that would take it lower keeps all its pixels. ``sums`` (:func:`_label_sums`) are
+    kept up to date with the moves, so the next round needs no pass over the whole image.
     """
     height, width = labels.shape
     flat = labels.ravel()
@@ -161,10 +178,14 @@ def _sweeps(
                 break
             continue
         chunks = [idx[i : i + chunk] for i in range(0, idx.size, chunk)]
-        evaluate = functools.partial(_best_labels, rgb, flat, shape=(height, width), stats=stats, pos_weight=pos_weight, smoothness=smoothness)
+        evaluate = functools.partial(
+            _best_labels, rgb, flat, shape=(height, width), stats=stats, pos_weight=pos_weight, smoothness=smoothness
+        )
         # NumPy and OpenCV release the GIL in these kernels: the chunks run on `threads` cores
-        parts = list(pool.map(evaluate, chunks)) if pool is not None and len(chunks) > 1 else [evaluate(c) for c in chunks]
-        own, best = (np.concatenate(x) for x in zip(*parts))
+        parts = (
+            list(pool.map(evaluate, chunks)) if pool is not None and len(chunks) > 1 else [evaluate(c) for c in chunks]
+        )
+        own, best, colour = (np.concatenate(x) for x in zip(*parts))
         change = best != own
         losses = np.bincount(own[change], minlength=sizes.size)
         change &= sizes[own] - losses[own] >= floor[own]
@@ -173,6 +194,14 @@ def _sweeps(
         moved = idx[change]
         sizes -= np.bincount(own[change], minlength=sizes.size)
         sizes += np.bincount(best[change], minlength=sizes.size)
+        # the moved pixels' colour and position leave one label's sums for another's
+        values = np.concatenate([np.ones((1, moved.size)), colour[change].T, np.stack(np.divmod(moved, width))]).astype(
+            np.float64
+        )
+        for c, weights in enumerate(values):
+            sums[c] += np.bincount(best[change], weights, minlength=sizes.size) - np.bincount(
+                own[change], weights, minlength=sizes.size
+            )
         flat[moved] = best[change]
         # only the neighbours of a changed pixel (the other colour) can decide differently now
         nbrs = _neighbours(moved, height, width)
@@ -247,8 +276,10 @@ def refine_labels(
     pos_weight = float(compactness**2 * present / out.size)  # (m / S)², S = sqrt(H·W / K)
     chunk = min(chunk, max(4096, -(-out.size // (8 * threads))))  # enough chunks for the threads
     with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
+        sums = _label_sums(image, out, n_labels, strip)
         for _ in range(rounds):
-            mean, centroid = label_statistics(image, out, n_labels, strip)
-            stats = np.ascontiguousarray(np.concatenate([mean, centroid], axis=1).T)  # (5, n_labels)
-            _sweeps(np.ascontiguousarray(image), out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, pool)
+            stats = _means(sums)  # (5, n_labels): fixed during a round's sweeps
+            _sweeps(
+                np.ascontiguousarray(image), out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, sums, pool
+            )
     return out

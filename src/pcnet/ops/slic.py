@@ -38,9 +38,7 @@ def neighbor_sq_distances(features: torch.Tensor, centres: torch.Tensor, cell_si
     return dist.clamp_min(0.0).masked_fill(outside[None], float("inf"))
 
 
-def soft_slic(
-    features: torch.Tensor, cell_size: int, n_iter: int = 5
-) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_slic(features: torch.Tensor, cell_size: int, n_iter: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``n_iter`` differentiable SLIC iterations from grid-cell means.
 
     Args:
