@@ -7,12 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pcnet.io import atomic_path  # noqa: E402
+from pcnet.io import atomic_path
 
 __all__ = ["CURVES", "plot_curves"]
 
@@ -34,7 +31,8 @@ def plot_curves(summary: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike
         methods.setdefault(row["method"], []).append(row)
     written = []
     for stem, x, y, xlabel, ylabel in CURVES:
-        fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
+        fig = Figure(figsize=(5, 4), dpi=110)
+        ax = fig.add_subplot()
         for method, rows in methods.items():
             rows = sorted(rows, key=lambda r: r["n_superpixels"])
             ax.plot([r[x] for r in rows], [r[y] for r in rows], marker="o", markersize=3, label=method)
@@ -48,6 +46,5 @@ def plot_curves(summary: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike
         path = out_dir / f"{stem}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png")
-        plt.close(fig)
         written.append(path)
     return written

@@ -14,6 +14,7 @@ import glob
 import os
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +73,7 @@ def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_in
         f"output={out} is the folder of the input images; choose another folder "
         "(or pass write_next_to_inputs=true to write beside them)",
     )
-    stems = [p.stem for p in inputs]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
+    duplicates = sorted(stem for stem, n in Counter(p.stem for p in inputs).items() if n > 1)
     check(
         not duplicates,
         f"several inputs share a file name {duplicates[:5]}: their outputs would collide; predict them separately",

@@ -81,7 +81,7 @@ def overlay_figure(
 ) -> Path:
     """One row per image, one column per method (``pcnet-raw``: PCNet without refinement): the
     superpixel boundaries drawn on a 160×160 crop at the centre of the image (pixels as they are)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from pcnet.api import superpixels
     from pcnet.data.bsds500 import bsds500_samples
@@ -89,9 +89,8 @@ def overlay_figure(
     from pcnet.viz import draw_boundaries
 
     samples = {s.id: s for s in bsds500_samples(root, split)}
-    fig, axes = plt.subplots(
-        len(ids), len(methods), figsize=(2.6 * len(methods), 2.7 * len(ids)), dpi=120, squeeze=False
-    )
+    fig = Figure(figsize=(2.6 * len(methods), 2.7 * len(ids)), dpi=120)
+    axes = fig.subplots(len(ids), len(methods), squeeze=False)
     for row, sample_id in enumerate(ids):
         image = read_image(samples[sample_id].image)
         h, w = image.shape[:2]
@@ -112,6 +111,5 @@ def overlay_figure(
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
     print(f"wrote {out}")
     return out

@@ -20,12 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pcnet.bench.common import write_rows  # noqa: E402
+from pcnet.bench.common import write_rows
 
 METHODS = ("pcnet", "scn", "ssn", "slico", "slic")
 SIZES = (512, 1024, 2048, 4096, 5000, 10000)
@@ -139,7 +136,8 @@ def bench_speed(
         r["ratio_to_pcnet"] = r["seconds"] / base[r["size"]] if r["size"] in base and r["status"] == "ok" else math.nan
     if out:
         print(f"wrote {write_rows(out, rows)}")
-        fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+        fig = Figure(figsize=(5.5, 4), dpi=110)
+        ax = fig.add_subplot()
         for method in methods:
             pts = [(r["megapixels"], r["seconds"]) for r in rows if r["method"] == method and r["status"] == "ok"]
             if pts:
@@ -150,7 +148,6 @@ def bench_speed(
         ax.legend()
         fig.tight_layout()
         fig.savefig(out.with_suffix(".png"))
-        plt.close(fig)
         print(f"wrote {out.with_suffix('.png')}")
     return rows
 
