@@ -121,13 +121,21 @@ def _best_labels(
     pos_weight: float,
     smoothness: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For pixels ``idx``: their current label, the cheapest of it and their 4 neighbours', and
+    """For pixels ``idx``: their current label, the cheapest of it and their neighbours', and
     their CIELAB colour.
 
     ``stats`` is ``(5, n_labels)``: mean L, a, b and centroid row, col (1-D gathers are fast)."""
     nbr = flat[_neighbours(idx, *shape)]  # (4, n) neighbour labels
     own = flat[idx]
-    cand = np.concatenate([own[None], nbr])  # (5, n): own label first (wins ties)
+    # candidates: the own label (first: it wins ties) and up to two other labels among the
+    # neighbours (a pixel touching three other superpixels is rare; it chooses among two of them)
+    other = nbr != own
+    cols = np.arange(idx.size)
+    first = nbr[np.argmax(other, axis=0), cols]
+    first = np.where(other.any(axis=0), first, own)
+    other &= nbr != first
+    second = np.where(other.any(axis=0), nbr[np.argmax(other, axis=0), cols], own)
+    cand = np.stack([own, first, second])  # (3, n)
     colour = _lab(rgb[idx][:, None]).reshape(-1, 3)
     row, col = np.divmod(idx, shape[1])
     cost = np.zeros(cand.shape, np.float32)
