@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pcnet.inference import Segmenter
 from pcnet.models import PCNet, build, list_models
 from pcnet.ops import connected_components
 
@@ -104,7 +105,7 @@ def test_input_smaller_than_one_cell(name, size):
 def test_superpixels_are_connected_and_full_size(name, shape):
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, size=shape, dtype=np.uint8)
-    labels = build(name).superpixels(image, n_segments=12 if shape[0] > 8 else None)
+    labels = Segmenter(build(name), tile=None).superpixels(image, n_segments=12 if shape[0] > 8 else None)
     assert labels.shape == shape[:2] and labels.dtype == np.int32
     k = int(labels.max()) + 1
     assert connected_components(labels).max() + 1 == k
@@ -112,7 +113,7 @@ def test_superpixels_are_connected_and_full_size(name, shape):
 
 
 def test_superpixels_count_follows_n_segments():
-    model = build("scn")
+    model = Segmenter(build("scn"), tile=None)
     image = np.random.default_rng(0).integers(0, 256, size=(96, 128, 3), dtype=np.uint8)
     few = model.superpixels(image, n_segments=12).max() + 1
     many = model.superpixels(image, n_segments=200).max() + 1
@@ -122,12 +123,12 @@ def test_superpixels_count_follows_n_segments():
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, 10**7])
 def test_superpixels_rejects_bad_n_segments(bad):
     with pytest.raises(ValueError, match="n_segments"):
-        build("pcnet").superpixels(np.zeros((32, 32, 3), np.uint8), n_segments=bad)
+        Segmenter(build("pcnet"), tile=None).superpixels(np.zeros((32, 32, 3), np.uint8), n_segments=bad)
 
 
 def test_superpixels_restores_training_mode():
     model = build("pcnet").train()
-    model.superpixels(np.zeros((32, 32, 3), np.uint8))
+    Segmenter(model, tile=None).superpixels(np.zeros((32, 32, 3), np.uint8))
     assert model.training
 
 

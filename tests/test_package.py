@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
+import pcnet
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -84,3 +86,13 @@ def test_no_source_or_config_file_is_git_ignored():
         check=True,
     ).stdout.split()
     assert [p for p in ignored if "__pycache__" not in p and ".egg-info/" not in p and not p.endswith(".pyc")] == []
+
+
+def test_lower_layers_never_import_inference():
+    """Imports flow one way: ops, metrics, losses and models know nothing of pcnet.inference
+    (the Segmenter builds on the models, not the reverse)."""
+    root = Path(pcnet.__file__).parent
+    for layer in ("ops", "metrics", "losses", "models"):
+        for path in (root / layer).rglob("*.py"):
+            code = [line for line in path.read_text().splitlines() if line.lstrip().startswith(("import ", "from "))]
+            assert not [line for line in code if "pcnet.inference" in line or "pcnet.module" in line], path

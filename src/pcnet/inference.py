@@ -222,9 +222,18 @@ class Segmenter:
         refine: bool | EllipsisType = ...,
     ) -> np.ndarray:
         """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` (``None``: whole image) and
-        ``refine`` override the segmenter's own when given."""
+        ``refine`` override the segmenter's own when given. The model runs in evaluation mode (a
+        model in training mode is put back in it afterwards)."""
         refine = self.refine if refine is ... else refine
         check(isinstance(refine, bool), f"refine must be True or False; got {refine!r}")
+        was_training = self.model.training
+        try:
+            return self._superpixels(image, n_segments, tile, refine)
+        finally:
+            self.model.train(was_training)
+
+    def _superpixels(self, image: ImageLike, n_segments: int | None, tile: Any, refine: bool) -> np.ndarray:
+        self.model.eval()
         rgb = to_rgb_uint8(image)
         height, width = rgb.shape[:2]
         if n_segments is not None:

@@ -13,6 +13,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from pcnet._checks import check
+from pcnet.inference import Segmenter, load_model
 from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss, superpixel_loss
 from pcnet.metrics import SuperpixelMetrics
 from pcnet.models.base import SuperpixelModel, resize_image
@@ -44,7 +45,7 @@ class SuperpixelModule(L.LightningModule):
             global crop is PCNet's distillation target (``loss.distill_weight``); frozen, in
             evaluation mode, and not part of this module's checkpoints.
 
-    Validation and test run ``net.superpixels`` on whole images and update
+    Validation and test run a :class:`~pcnet.inference.Segmenter` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
     as ``val/br``, ``val/asa``, ..., the boundary F-score ``val/f`` and the whole-image L_SP per
     pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). ``validation_step``
@@ -95,8 +96,6 @@ class SuperpixelModule(L.LightningModule):
                 getattr(loss, "distill_weight", 0) > 0,
                 "module.teacher is set but loss.distill_weight is 0: set a weight, or drop the teacher",
             )
-            from pcnet.inference import load_model  # model files belong to inference
-
             self._frozen["teacher"] = load_model(teacher).requires_grad_(False)
         else:
             check(
@@ -169,11 +168,10 @@ class SuperpixelModule(L.LightningModule):
     def _score(self, batch: dict[str, list[Any]], stage: str) -> list[np.ndarray]:
         metrics, sp_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_sp_loss")
         out = []
+        segmenter = Segmenter(self.net, tile=None, refine=self.hparams.val_refine)
         for image, labels in zip(batch["image"], batch["labels"]):
             rgb = image.cpu().numpy()
-            superpixels = self.net.superpixels(
-                rgb, n_segments=self.hparams.val_n_segments, refine=self.hparams.val_refine
-            )
+            superpixels = segmenter.superpixels(rgb, n_segments=self.hparams.val_n_segments)
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
             sp_loss.update(self.whole_image_sp_loss(rgb, labels[0]))
             out.append(superpixels)

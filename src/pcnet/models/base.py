@@ -1,4 +1,5 @@
-"""What every learned superpixel model shares: input checks, padding, and ``superpixels()``."""
+"""What every learned superpixel model shares: input checks, padding, working size and input
+conversion (image → labels lives in :class:`pcnet.inference.Segmenter`, which builds on the models)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check, check_finite, describe
-from pcnet.io import ImageLike
 
 __all__ = ["SuperpixelModel", "check_image_batch", "pad_to_multiple", "resize_image"]
 
@@ -87,30 +87,3 @@ class SuperpixelModel(nn.Module):
     def to_input(self, rgb: np.ndarray) -> torch.Tensor:
         """``(H, W, 3)`` uint8 → ``(1, 3, H, W)`` float in [0, 1] on the model's device."""
         return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float().div_(255.0)
-
-    def superpixels(
-        self, image: ImageLike, n_segments: int | None = None, min_size_fraction: float = 0.06, refine: bool = True
-    ) -> np.ndarray:
-        """Full-resolution superpixels of one image.
-
-        Args:
-            image: array (uint8/uint16/float in [0, 1]; gray, RGB or RGBA) or image path.
-            n_segments: requested number of superpixels; ``None`` keeps the native grid
-                (about H·W / 256 at cell size 16). The measured K differs: cells at the border
-                are partial, and connectivity enforcement splits and merges fragments.
-            min_size_fraction: connectivity merges components below this fraction of the mean
-                superpixel size.
-            refine: move the boundaries onto the edges of the full-resolution image (see
-                :class:`~pcnet.inference.Segmenter`); ``False``: the network's own boundaries.
-
-        Returns:
-            ``(H, W)`` int32 labels 0..K-1, each superpixel 4-connected.
-        """
-        from pcnet.inference import Segmenter  # inference builds on the models
-
-        was_training = self.training
-        try:
-            segmenter = Segmenter(self.eval(), tile=None, min_size_fraction=min_size_fraction, refine=refine)
-            return segmenter.superpixels(image, n_segments)
-        finally:
-            self.train(was_training)

@@ -24,7 +24,7 @@ from pcnet.ops.grid import (
     pixel_neighbor_cells,
 )
 from pcnet.ops.labels import hard_labels
-from pcnet.ops.refine import label_statistics, refine_labels
+from pcnet.ops.refine import refine_labels
 from pcnet.ops.slic import neighbor_sq_distances, soft_slic
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "find_boundaries",
     "grid_shape",
     "hard_labels",
-    "label_statistics",
     "n_segments_for",
     "neighbor_cells",
     "neighbor_sq_distances",

@@ -38,7 +38,7 @@ import numpy as np
 
 from pcnet._checks import check, check_int, check_label_map
 
-__all__ = ["refine_labels", "label_statistics"]
+__all__ = ["refine_labels"]
 
 #: rows per strip of the statistics pass (~40 B/px of temporaries)
 STRIP_ROWS = 1024
@@ -73,15 +73,6 @@ def _label_sums(rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int =
 def _means(sums: np.ndarray) -> np.ndarray:
     """``(5, n)`` float32 means (L, a, b, row, col) from :func:`_label_sums`."""
     return (sums[1:] / np.maximum(sums[0], 1)).astype(np.float32)
-
-
-def label_statistics(
-    rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean CIELAB colour ``(n, 3)`` and centroid ``(n, 2)`` (row, col) of labels ``0..n-1``,
-    accumulated over row strips (float64 sums: the strip height changes nothing)."""
-    means = _means(_label_sums(rgb, labels, n_labels, strip))
-    return np.ascontiguousarray(means[:3].T), np.ascontiguousarray(means[3:].T)
 
 
 def _neighbours(flat_idx: np.ndarray, height: int, width: int) -> np.ndarray:
