@@ -41,7 +41,7 @@ from pcnet._checks import (
 from pcnet.io import ImageLike, atomic_path, to_rgb_uint8
 from pcnet.models import build, list_models
 from pcnet.models.base import SuperpixelModel, resize_image
-from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for, refine_labels
+from pcnet.ops import enforce_connectivity, hard_labels, n_segments_for, refine_superpixels
 
 __all__ = ["FORMAT", "LEARNED_METHODS", "Segmenter", "load_model", "load_segmenter", "save_model", "tiles"]
 
@@ -85,8 +85,8 @@ def load_model(
         ValueError: not a pcnet model/checkpoint, corrupt, or of another model kind than ``expect``.
     """
     path = Path(path)
-    if not path.is_file() and str(path) in list_models() and default_checkpoint(str(path)) is not None:
-        path = default_checkpoint(str(path))
+    shipped = default_checkpoint(str(path)) if not path.is_file() and str(path) in list_models() else None
+    path = shipped or path
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint: {path}")
     try:
@@ -140,6 +140,10 @@ def _check_tile(tile: Any) -> None:
     )
 
 
+def _check_refine(refine: Any) -> None:
+    check(isinstance(refine, bool), f"refine must be true or false; got {refine!r}")
+
+
 @dataclass
 class Segmenter:
     """A loaded model that segments many images without reloading weights.
@@ -172,7 +176,7 @@ class Segmenter:
 
     def __post_init__(self) -> None:
         _check_tile(self.tile)
-        check(isinstance(self.refine, bool), f"refine must be true or false; got {self.refine!r}")
+        _check_refine(self.refine)
         check(
             self.refine_iter is None or (is_int(self.refine_iter) and 1 <= self.refine_iter <= 64),
             f"refine_iter must be null (automatic) or an integer in 1..64; got {self.refine_iter!r}",
@@ -225,7 +229,7 @@ class Segmenter:
         ``refine`` override the segmenter's own when given. The model runs in evaluation mode (a
         model in training mode is put back in it afterwards)."""
         refine = self.refine if refine is ... else refine
-        check(isinstance(refine, bool), f"refine must be True or False; got {refine!r}")
+        _check_refine(refine)
         was_training = self.model.training
         try:
             return self._superpixels(image, n_segments, tile, refine)
@@ -251,10 +255,7 @@ class Segmenter:
         if not refine:
             return labels
         n_iter = self.refine_iter or max(2, math.ceil(factor))
-        # labels keep twice the size below which connectivity would merge them (a split piece too)
-        min_size = math.ceil(2 * self.min_size_fraction * height * width / n_cells) + 1
-        refined = refine_labels(rgb, labels, n_iter=n_iter, min_size=min_size)
-        return enforce_connectivity(refined, self.min_size_fraction, n_segments=n_cells, keep_largest=True)
+        return refine_superpixels(rgb, labels, n_cells, self.min_size_fraction, n_iter=n_iter)
 
 
 def default_checkpoint(method: str) -> Path | None:

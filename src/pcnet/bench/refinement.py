@@ -4,7 +4,6 @@ SLIC / SLICO, BR at several tolerances, on any BSDS500-layout folder (BSDS500 it
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,7 +122,7 @@ def refine_grid(
     from pcnet.inference import load_segmenter
     from pcnet.io import read_image, read_label_map
     from pcnet.metrics.functional import superpixel_scores
-    from pcnet.ops import enforce_connectivity, refine_labels
+    from pcnet.ops import refine_superpixels
 
     segmenter = load_segmenter(method=method, tile=None)
     data = []
@@ -139,10 +138,16 @@ def refine_grid(
             labels = raw
             if setting is not None:
                 n_iter, compactness, smoothness, rounds = setting
-                k = int(raw.max()) + 1
-                min_size = math.ceil(2 * segmenter.min_size_fraction * raw.size / k) + 1
-                refined = refine_labels(image, raw, n_iter, rounds, compactness, smoothness, min_size=min_size)
-                labels = enforce_connectivity(refined, segmenter.min_size_fraction, n_segments=k, keep_largest=True)
+                labels = refine_superpixels(
+                    image,
+                    raw,
+                    int(raw.max()) + 1,
+                    segmenter.min_size_fraction,
+                    n_iter=n_iter,
+                    rounds=rounds,
+                    compactness=compactness,
+                    smoothness=smoothness,
+                )
             seconds += time.perf_counter() - start
             rows += [dict(superpixel_scores(labels, gt), id="") for gt in gts]
         summary = {

@@ -24,7 +24,7 @@ from pcnet.ops.grid import (
     pixel_neighbor_cells,
 )
 from pcnet.ops.labels import hard_labels
-from pcnet.ops.refine import refine_labels
+from pcnet.ops.refine import refine_labels, refine_superpixels
 from pcnet.ops.slic import neighbor_sq_distances, soft_slic
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "pool",
     "reconstruct",
     "refine_labels",
+    "refine_superpixels",
     "rgb_to_lab",
     "soft_slic",
     "to_cells",

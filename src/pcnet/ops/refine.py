@@ -32,13 +32,15 @@ import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import cv2
 import numpy as np
 
 from pcnet._checks import check, check_int, check_label_map
+from pcnet.ops.connectivity import enforce_connectivity
 
-__all__ = ["refine_labels"]
+__all__ = ["refine_labels", "refine_superpixels"]
 
 #: rows per strip of the statistics pass (~40 B/px of temporaries)
 STRIP_ROWS = 1024
@@ -282,3 +284,16 @@ def refine_labels(
                 np.ascontiguousarray(image), out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, sums, pool
             )
     return out
+
+
+def refine_superpixels(
+    image: np.ndarray, labels: np.ndarray, n_segments: int, min_size_fraction: float, **options: Any
+) -> np.ndarray:
+    """:func:`refine_labels` of 4-connected superpixels, then connectivity again: the step the
+    learned methods run after their network. Labels keep twice the size below which connectivity
+    would merge them (a split piece too); pieces a label splits into join a neighbour, so K stays
+    put. ``n_segments`` sets the mean superpixel size; ``options`` go to :func:`refine_labels`.
+    Returns ``(H, W)`` int32 labels 0..K-1."""
+    min_size = math.ceil(2 * min_size_fraction * labels.size / n_segments) + 1
+    refined = refine_labels(image, labels, min_size=min_size, **options)
+    return enforce_connectivity(refined, min_size_fraction, n_segments=n_segments, keep_largest=True)
