@@ -46,12 +46,12 @@ weights: weights-scn weights-ssn weights-pcnet ## retrain + export every shipped
 weights-pcnet: ## PCNet: encoder-decoder from the shipped SCN, distilled from it on BSDS500 (800 steps); export
 	dir=logs/train/recipes/pcnet_$$(date +%Y%m%d_%H%M%S) && \
 	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) hydra.run.dir=$$dir && \
-	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/pcnet.pt --meta recipe=bsds500_cpu
+	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/models/weights/pcnet.pt --meta recipe=bsds500_cpu
 
 weights-%: ## retrain + export one shipped SCN/SSN checkpoint: make weights-scn|weights-ssn (recipe RECIPE_<method>)
 	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \
 	$(PYTHON) -m pcnet.train experiment=$(RECIPE_$*) data.root=$(BSDS500) hydra.run.dir=$$dir && \
-	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/weights/$*.pt --meta recipe=$(RECIPE_$*)
+	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/models/weights/$*.pt --meta recipe=$(RECIPE_$*)
 
 ABLATION_DIR ?= logs/train/multiruns/ablation
 ablation: ## one-factor PCNet ablations on BSDS500 val (11 short runs, the reference twice) and their table (BSDS500=path)

@@ -164,7 +164,7 @@ METRIC_UPDATES = [
 
 
 def shipped(name: str) -> Callable[[Path], Path]:
-    return lambda _: Path(pcnet.inference.default_checkpoint(name))
+    return lambda _: Path(pcnet.methods.learned.default_checkpoint(name))
 
 
 CHECKPOINTS = [
@@ -352,8 +352,8 @@ def placeholders(tmp_path: Path) -> dict[str, Any]:
         "tmp": tmp_path,
         "file": tmp_path / "a_file",
         "text": tmp_path / "text.ckpt",
-        "pcnet": pcnet.inference.default_checkpoint("pcnet"),
-        "scn": pcnet.inference.default_checkpoint("scn"),
+        "pcnet": pcnet.methods.learned.default_checkpoint("pcnet"),
+        "scn": pcnet.methods.learned.default_checkpoint("scn"),
     }
 
 
@@ -365,7 +365,7 @@ PREDICT_ERRORS = [
     (["method=slic", "options={{compactnes:5}}"], "unknown option(s) ['compactnes'] for method 'slic'"),
     (
         ["method=pcnet", "options={{foo:1}}"],
-        "unknown option(s) ['foo'] for method 'pcnet'; valid options: halo, min_size_fraction",
+        "unknown option(s) ['foo'] for method 'pcnet'; valid options: checkpoint=None, device='cpu'",
     ),
     (["options=5"], "options must be a mapping"),
     (["tile=100"], "tile must be null (whole image), 'auto' or a positive multiple of 16"),

@@ -1,4 +1,4 @@
-"""Classical superpixel methods behind ``pcnet.api.superpixels``: contract, inputs, quirks."""
+"""Classical superpixel methods behind ``pcnet.methods.registry.superpixels``: contract, inputs, quirks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pcnet.api import available_methods, method_options, register_method, superpixels
-from pcnet.baselines import CLASSICAL_METHODS, OPENCV_FIX, seeds_grid
 from pcnet.io import read_image, write_image
+from pcnet.methods.classical import CLASSICAL_METHODS, OPENCV_FIX, seeds_grid
+from pcnet.methods.registry import available_methods, method_options, register_method, superpixels
 from pcnet.ops import connected_components, find_boundaries
 
 METHODS = sorted(CLASSICAL_METHODS)
@@ -140,7 +140,7 @@ def test_registry():
             superpixels(np.zeros((3, 2)), 3, "test_rows", scale=2)
     finally:
         register_method("test_rows", overwrite=True)(rows)
-        from pcnet import api
+        from pcnet.methods import registry as api
 
         api._METHODS.pop("test_rows")
 

@@ -32,7 +32,7 @@ def test_speed_benchmark_runs_each_method_in_a_subprocess(tmp_path):
 def test_quality_suites_on_a_tiny_benchmark(tmp_path, tiny_bsds):
     from pcnet.bench.quality import grid_ceiling, overlay_figure, score_checkpoints
     from pcnet.bench.refinement import bench_refinement, refine_grid
-    from pcnet.inference import default_checkpoint
+    from pcnet.models import default_checkpoint
 
     ceiling = {r["factor"]: r for r in grid_ceiling(tiny_bsds, "test", None, [1, 4])}
     assert ceiling[1]["br"] == 1.0 and ceiling[1]["asa"] == 1.0  # the ground truth scores perfectly

@@ -24,19 +24,19 @@ EXTENDING = REPO / "docs" / "extending.md"
 #: the modules whose ``__all__`` is the public API (each must have one)
 PUBLIC_MODULES = [
     "pcnet",
-    "pcnet.api",
+    "pcnet.methods.registry",
     "pcnet.io",
     "pcnet.metrics",
     "pcnet.ops",
     "pcnet.losses",
     "pcnet.models",
     "pcnet.data",
-    "pcnet.inference",
+    "pcnet.methods.learned",
     "pcnet.prediction",
     "pcnet.evaluation",
-    "pcnet.viz",
-    "pcnet.callbacks",
-    "pcnet.module",
+    "pcnet.ops.draw",
+    "pcnet.training.callbacks",
+    "pcnet.training.module",
 ]
 
 
@@ -164,8 +164,8 @@ def test_extending_guide_covers_datasets_models_and_methods():
         "READERS",
         "register_model",
         "register_method",
-        "LOSSES",
-        "CROP_MODES",
+        "loss_type",
+        "crop_mode",
         "conf/data/",
         "conf/model/",
         "conf/experiment/",
@@ -191,7 +191,7 @@ import pcnet
 import my_plugin
 from pcnet.data.readers import list_samples, load_sample
 from pcnet.data.synthetic import synthetic_image
-from pcnet.inference import save_model
+from pcnet.models import save_model
 from pcnet.io import write_image, write_label_map
 from pcnet.models import build
 
@@ -218,7 +218,8 @@ image, _ = synthetic_image(90, 70, seed=3)
 for method, options in (("tiny", {{"checkpoint": path}}), ("slic_zero", {{}})):
     labels = pcnet.superpixels(image, 20, method=method, **options)
     assert labels.shape == (90, 70) and labels.min() == 0, method
-assert pcnet.method_options("slic_zero") == {{"max_num_iter": 10}}
+assert pcnet.method_options("slic_zero") == {{"max_num_iter": 10, "min_size_fraction": 0.0}}
+assert "tiny" in pcnet.available_methods() and "checkpoint" in pcnet.method_options("tiny")
 print("plugin ok")
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from omegaconf import open_dict
 
 from pcnet.data.bsds500 import bsds500_samples
 from pcnet.evaluate import run
-from pcnet.plots import CURVES
+from pcnet.evaluation.plots import CURVES
 
 
 def evaluate_cfg(tmp_path: Path, overrides: list[str]):
@@ -150,3 +151,33 @@ def test_evaluate_scores_pcnet_with_and_without_refinement(tmp_path, tiny_bsds):
     assert (
         abs(scores["on"]["n_superpixels"] - scores["off"]["n_superpixels"]) <= 0.1 * scores["off"]["n_superpixels"] + 1
     )
+
+
+@pytest.mark.parametrize("name", ["big", "bsds500", "face_human", "folder", "mapillary", "nyuv2"])
+def test_evaluate_reads_every_dataset_layout(tmp_path, name):
+    """``data=<reader>`` evaluates any layout with a reader: the first annotator's label maps,
+    saved as predictions, score BR = ASA = 1 against themselves (tolerance 0)."""
+    spec = importlib.util.spec_from_file_location("reader_layouts", Path(__file__).with_name("test_readers.py"))
+    layouts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layouts)  # the reader tests' tiny datasets, one per layout
+    LAYOUTS, make_dataset = layouts.LAYOUTS, layouts.make_dataset
+    from pcnet.data.readers import list_samples, load_sample
+    from pcnet.io import write_label_map
+
+    root = tmp_path / name
+    make_dataset(root, name)
+    options, _, _ = LAYOUTS[name]
+    overrides = [f"data={name}", f"data.root={root}", f"pred_dir={tmp_path / 'pred'}", "workers=1", "tolerance=0"]
+    for key, value in options.items():
+        overrides.append(f"data.{key}={value}" if key == "split" else f"data.reader_options.{key}='{value}'")
+    split = options.get("split", "." if name == "folder" else "test")
+    reader_options = {k: v for k, v in options.items() if k != "split"}
+    samples = list_samples(name, root, split, **reader_options)
+    for sample in samples:
+        write_label_map(tmp_path / "pred" / f"{sample.id}.png", load_sample(sample, name)[1][0])
+    cfg, out = evaluate_cfg(tmp_path, overrides)
+    summary = run(cfg)
+    assert len(summary) == 1
+    first = [r for r in read_csv(out / "per_sample.csv") if r["annotator"] == "0"]
+    assert len(first) == len(samples) > 0
+    assert all(float(r["br"]) == 1.0 and float(r["asa"]) == 1.0 for r in first)

@@ -16,11 +16,12 @@ import pytest
 import torch
 
 import pcnet
-from pcnet import inference
 from pcnet.data.synthetic import synthetic_image
-from pcnet.inference import Segmenter, load_model, save_model, tiles
 from pcnet.io import atomic_path, read_label_map, write_image
-from pcnet.models import build
+from pcnet.methods import learned as inference
+from pcnet.methods.learned import Segmenter
+from pcnet.methods.tiling import tiles
+from pcnet.models import build, load_model, save_model
 from pcnet.ops import connected_components
 
 
@@ -101,7 +102,7 @@ def test_learned_methods_through_the_api(model_file, monkeypatch):
         labels = pcnet.superpixels(image, 12, method="pcnet", checkpoint=model_file)
         assert is_superpixel_map(labels, image.shape[:2])
     monkeypatch.setattr(inference, "default_checkpoint", lambda method: None)  # as in a build without weights
-    inference._cached_segmenter.cache_clear()
+    inference._cached_model.cache_clear()
     with pytest.raises(ValueError, match="no trained pcnet checkpoint ships"):
         pcnet.superpixels(np.zeros((32, 32, 3), np.uint8), 4, method="pcnet")
     with pytest.raises(ValueError, match="not 'ssn'"):
@@ -298,3 +299,19 @@ def test_predict_cli_takes_refine_option(tmp_path):
     np.testing.assert_array_equal(on, pcnet.superpixels(image, 40, method="pcnet"))
     bad = predict(f"input={tmp_path / 'in'}", f"output={tmp_path / 'bad'}", "options={refine:maybe}", cwd=tmp_path)
     assert bad.returncode != 0 and "refine" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_learned_methods_have_one_option_schema():
+    """The API, predict and evaluate read a learned method's options from one place: the
+    Segmenter's fields plus checkpoint/device; min_size_fraction's default is the method's."""
+    import dataclasses
+
+    from pcnet.methods import method_options
+    from pcnet.methods.learned import LOAD_OPTIONS, Segmenter
+    from pcnet.ops import MIN_SIZE_FRACTION
+
+    segmenter_fields = {f.name: f.default for f in dataclasses.fields(Segmenter) if f.name not in ("model", "progress")}
+    for method in ("pcnet", "scn", "ssn"):
+        assert method_options(method) == {**LOAD_OPTIONS, **segmenter_fields}
+    assert method_options("pcnet")["min_size_fraction"] == MIN_SIZE_FRACTION == 0.06
+    assert method_options("slic")["min_size_fraction"] == 0.0  # classical: split and renumber only

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pcnet.inference import Segmenter
+from pcnet.methods.learned import Segmenter
 from pcnet.models import PCNet, build, list_models
 from pcnet.ops import connected_components
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import zipfile
@@ -88,11 +89,70 @@ def test_no_source_or_config_file_is_git_ignored():
     assert [p for p in ignored if "__pycache__" not in p and ".egg-info/" not in p and not p.endswith(".pyc")] == []
 
 
-def test_lower_layers_never_import_inference():
-    """Imports flow one way: ops, metrics, losses and models know nothing of pcnet.inference
-    (the Segmenter builds on the models, not the reverse)."""
+#: the layers of the package, bottom first: a module may import its own layer's package and any
+#: layer below (lazy imports inside functions count too); docs/architecture.md explains them
+LAYERS = (
+    {"_checks"},
+    {"_cli", "io"},
+    {"ops"},
+    {"metrics", "losses", "models"},
+    {"methods", "pcnet"},  # "pcnet": the package's facade (pcnet.superpixels, ...)
+    {"data"},
+    {"training", "evaluation", "prediction"},
+    {"bench"},
+    {"train", "evaluate", "predict", "export", "demo", "benchmark", "ablation", "conf"},
+)
+#: same-layer imports across packages that the layout allows: a model declares its loss class
+SAME_LAYER = {("models", "losses")}
+
+
+def _package_imports() -> dict[tuple[str, str], set[str]]:
+    """(importing package, imported package) -> the files that make that import."""
     root = Path(pcnet.__file__).parent
-    for layer in ("ops", "metrics", "losses", "models"):
-        for path in (root / layer).rglob("*.py"):
-            code = [line for line in path.read_text().splitlines() if line.lstrip().startswith(("import ", "from "))]
-            assert not [line for line in code if "pcnet.inference" in line or "pcnet.module" in line], path
+    edges: dict[tuple[str, str], set[str]] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        source = "pcnet" if parts == ("__init__",) else parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pcnet":
+                names = [node.module] if node.module != "pcnet" else [f"pcnet.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.split(".")[0] == "pcnet"]
+            else:
+                continue
+            for name in names:
+                target = name.split(".")[1] if "." in name else "pcnet"
+                if target != source:
+                    edges.setdefault((source, target), set()).add(str(path.relative_to(root)))
+    return edges
+
+
+def test_every_package_has_a_layer():
+    root = Path(pcnet.__file__).parent
+    layered = set().union(*LAYERS)
+    found = {p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    found |= {p.stem for p in root.glob("*.py") if p.stem != "__init__"}
+    assert found - layered == set(), "give every new package or command a layer in LAYERS"
+
+
+def test_imports_flow_one_way():
+    """Commands on top, libraries below, imports only downwards (the import graph, checked)."""
+    layer = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+    upward = {
+        f"{src} -> {dst} ({', '.join(sorted(files))})"
+        for (src, dst), files in _package_imports().items()
+        if layer[dst] > layer[src] or (layer[dst] == layer[src] and (src, dst) not in SAME_LAYER)
+    }
+    assert upward == set()
+
+
+def test_import_check_catches_an_upward_import(tmp_path, monkeypatch):
+    """The check above can fail: an ops module importing the Segmenter is reported."""
+    fake = tmp_path / "pcnet"
+    (fake / "ops").mkdir(parents=True)
+    (fake / "methods").mkdir()
+    for init in (fake / "__init__.py", fake / "ops" / "__init__.py", fake / "methods" / "__init__.py"):
+        init.write_text("")
+    (fake / "ops" / "bad.py").write_text("def f():\n    from pcnet.methods.learned import Segmenter\n")
+    monkeypatch.setattr(pcnet, "__file__", str(fake / "__init__.py"))
+    assert _package_imports() == {("ops", "methods"): {"ops/bad.py"}}

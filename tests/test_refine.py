@@ -9,8 +9,8 @@ import torch
 
 import pcnet
 from pcnet.data.synthetic import synthetic_image
-from pcnet.inference import Segmenter, save_model
-from pcnet.models import build
+from pcnet.methods.learned import Segmenter
+from pcnet.models import build, save_model
 from pcnet.ops import connected_components, enforce_connectivity, find_boundaries, refine_labels
 
 
@@ -120,8 +120,8 @@ def test_refinement_through_the_api_and_tiles(tmp_path):
     torch.manual_seed(0)
     model_file = save_model(tmp_path / "pcnet.pt", build("pcnet"))
     image, _ = synthetic_image(512, 384, n_regions=10, n_lines=2, seed=1)
-    whole = Segmenter(pcnet.inference.load_model(model_file), tile=None).superpixels(image, 300)
-    tiled = Segmenter(pcnet.inference.load_model(model_file), tile=32, halo=64).superpixels(image, 300)
+    whole = Segmenter(pcnet.methods.learned.load_model(model_file), tile=None).superpixels(image, 300)
+    tiled = Segmenter(pcnet.methods.learned.load_model(model_file), tile=32, halo=64).superpixels(image, 300)
     np.testing.assert_array_equal(tiled, whole)
     api = pcnet.superpixels(image, 300, method="pcnet", checkpoint=model_file, tile=None)
     off = pcnet.superpixels(image, 300, method="pcnet", checkpoint=model_file, tile=None, refine=False)

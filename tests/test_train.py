@@ -24,9 +24,8 @@ from pcnet._cli import instantiate
 from pcnet.ablation import ablation_table
 from pcnet.data.synthetic import synthetic_image
 from pcnet.export import export
-from pcnet.inference import save_model
 from pcnet.io import write_image, write_label_map
-from pcnet.models import build
+from pcnet.models import build, save_model
 from pcnet.train import init_weights, train
 
 CONF = Path(__file__).resolve().parents[1] / "src" / "pcnet" / "conf"
@@ -102,7 +101,7 @@ def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     assert np.isfinite(metrics["val/sp_loss"]) and 0.0 <= metrics["val/f"] <= 1.0
 
 
-#: the CPU recipes behind the shipped checkpoints (src/pcnet/weights/)
+#: the CPU recipes behind the shipped checkpoints (src/pcnet/models/weights/)
 RECIPES = [e for e in EXPERIMENTS if e.endswith("_cpu")]
 
 
@@ -434,3 +433,28 @@ def test_killed_by_signal_resumes_to_the_same_weights(tmp_path):
     assert a["global_step"] == b["global_step"] == 24
     for key, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][key]), key
+
+
+@pytest.mark.parametrize("name", ["pcnet", "scn", "ssn"])
+def test_validation_runs_one_forward_pass_per_image(name):
+    """One network pass per validation image gives both the superpixels and val/sp_loss."""
+    import functools
+
+    from pcnet.models import build, model_class
+    from pcnet.training.module import SuperpixelModule
+
+    net = build(name).eval()
+    loss = model_class(name).loss_type(**({"cell_size": net.cell_size} if name == "ssn" else {}))
+    module = SuperpixelModule(net, loss, functools.partial(torch.optim.Adam, lr=1e-3))
+    calls = []
+    net.register_forward_pre_hook(lambda *_: calls.append("forward"))
+    if hasattr(net, "backbone"):
+        net.backbone.register_forward_pre_hook(lambda *_: calls.append("backbone"))
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    labels = torch.zeros(64, 96, dtype=torch.int64)
+    labels[:, 48:] = 1
+    with torch.no_grad():
+        out = module.validation_step({"image": [image, image], "labels": [[labels], [labels]]}, 0)
+    assert len(out["superpixels"]) == 2 and out["superpixels"][0].shape == (64, 96)
+    assert calls.count("backbone" if hasattr(net, "backbone") else "forward") == 2
+    assert module.val_sp_loss.compute() > 0

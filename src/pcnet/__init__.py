@@ -2,11 +2,35 @@
 
 ``pcnet.superpixels(image, n_segments, method=...)`` is the one call for every method;
 :mod:`pcnet.ops`, :mod:`pcnet.metrics`, :mod:`pcnet.models` and :mod:`pcnet.losses` hold the parts.
+The names below load on first use, so ``import pcnet`` stays fast (PyTorch loads with them).
 """
 
-from pcnet.api import available_methods, method_options, register_method, superpixels
-from pcnet.inference import load_segmenter
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "available_methods", "load_segmenter", "method_options", "register_method", "superpixels"]
+#: public name -> the module that owns it
+_EXPORTS = {
+    "available_methods": "pcnet.methods.registry",
+    "load_segmenter": "pcnet.methods.learned",
+    "method_options": "pcnet.methods.registry",
+    "register_method": "pcnet.methods.registry",
+    "superpixels": "pcnet.methods.registry",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pcnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

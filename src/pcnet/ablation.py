@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from pcnet._checks import check
 from pcnet._cli import run_cli
-from pcnet.evaluation import write_csv
+from pcnet.io import write_csv
 
 #: columns of the table: (run_summary key, header)
 COLUMNS = (

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pcnet.io import ensure_writable_dir
-
-LEARNED = ("pcnet", "scn", "ssn")
+from pcnet.models import list_models
 
 
 def _bounded(kind: type, low: float, *, strict: bool = False) -> Callable[[str], Any]:
@@ -66,8 +65,10 @@ def _named_path(text: str) -> tuple[str, str]:
 def _checkpoint_pair(text: str) -> tuple[str, str]:
     """argparse type for ``--checkpoint method=path``."""
     method, sep, path = text.partition("=")
-    if not sep or method not in LEARNED or not path:
-        raise argparse.ArgumentTypeError(f"expected METHOD=PATH with METHOD one of {', '.join(LEARNED)}; got {text!r}")
+    if not sep or method not in list_models() or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected METHOD=PATH with METHOD one of {', '.join(list_models())}; got {text!r}"
+        )
     return method, path
 
 
@@ -92,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cx = sub.add_parser("complexity", help="parameters, FLOPs and latency of the learned models")
     cx.add_argument("--sizes", type=count, nargs="+", default=[512, 1024, 2048], help="output sides in pixels")
     cx.add_argument("--repeat", type=count, default=3, help="timed runs per model and size (median)")
-    cx.add_argument("--models", nargs="+", choices=LEARNED, default=list(LEARNED))
+    cx.add_argument("--models", nargs="+", choices=list_models(), default=list(list_models()))
     cx.add_argument("--csv", type=Path, default=Path("logs/benchmark/complexity.csv"))
     tr = sub.add_parser("train", help="training step time and data-loading share")
     tr.add_argument("--steps", type=count, default=10, help="timed iterations per model")
@@ -102,7 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     tr.add_argument("--image-size", type=count, default=1024, help="side of the synthetic training images")
     tr.add_argument("--csv", type=Path, default=Path("logs/benchmark/train.csv"))
     lv = sub.add_parser("levers", help="bf16 / channels-last training steps vs fp32")
-    lv.add_argument("--models", nargs="+", choices=LEARNED, default=list(LEARNED))
+    lv.add_argument("--models", nargs="+", choices=list_models(), default=list(list_models()))
     lv.add_argument("--batch-size", type=count, default=8)
     lv.add_argument("--repeat", type=count, default=5, help="timed steps per lever (median)")
     lv.add_argument("--threads", type=count, default=2)
@@ -137,7 +138,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     rg.add_argument("--root", type=Path, required=True)
     rg.add_argument("--split", default="val", choices=["train", "val", "test"])
     rg.add_argument("--limit", type=count, default=20)
-    rg.add_argument("--method", default="pcnet", choices=LEARNED)
+    rg.add_argument("--method", default="pcnet", choices=list_models())
     rg.add_argument("--n-segments", type=count, default=600)
     rg.add_argument(
         "--settings", type=_setting, nargs="+", default=[(4, 5.0, 30.0, 2)], help="n_iter,compactness,smoothness,rounds"
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> None:
         overlay_figure(args.root, args.split, args.ids, args.n_segments, args.methods, args.out)
     elif args.suite == "speed":
         from pcnet.bench.speed import bench_speed
-        from pcnet.inference import default_checkpoint
+        from pcnet.models import default_checkpoint
 
         checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
         checkpoints.update(dict(args.checkpoint))

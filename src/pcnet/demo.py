@@ -16,12 +16,12 @@ from pcnet._cli import run_cli
 from pcnet.data.synthetic import synthetic_image
 from pcnet.io import read_label_map, to_rgb_uint8, write_image, write_label_map
 from pcnet.metrics import superpixel_scores
-from pcnet.viz import draw_boundaries, mean_color
+from pcnet.ops.draw import draw_boundaries, mean_color
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from pcnet.api import available_methods
-    from pcnet.inference import default_checkpoint
+    from pcnet.methods.registry import available_methods
+    from pcnet.models import default_checkpoint
 
     default_method = "pcnet" if default_checkpoint("pcnet") else "slic"  # the shipped PCNet when present
     parser = argparse.ArgumentParser(prog="python -m pcnet.demo", description=__doc__.split("\n\n")[0])
@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
-    from pcnet.api import superpixels
+    from pcnet.methods.registry import superpixels
 
     if args.image is None:
         check(args.gt is None, "--gt needs --image: the synthetic image brings its own ground truth")

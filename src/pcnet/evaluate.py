@@ -1,8 +1,9 @@
-"""``python -m pcnet.evaluate``: the superpixel benchmark on BSDS500-style data (Hydra CLI).
+"""``python -m pcnet.evaluate``: the superpixel benchmark on any dataset with a reader (Hydra CLI).
 
 Example::
 
     python -m pcnet.evaluate data.root=../shared/data/bsds500 method=[slic,slico] n_segments=[200,600]
+    python -m pcnet.evaluate data=big data.root=/data/BIG method=pcnet n_segments=[1000,4000]
 """
 
 from __future__ import annotations
@@ -17,39 +18,25 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from pcnet._checks import check, is_int
 from pcnet._cli import config_mapping, run_cli
-from pcnet.data.bsds500 import bsds500_samples
+from pcnet.data.bsds500 import Sample
+from pcnet.data.readers import READERS, list_samples
 from pcnet.evaluation import (
     Setting,
     evaluate,
     prediction_settings,
     summarize,
-    write_csv,
 )
-from pcnet.io import ensure_writable_dir
-from pcnet.plots import plot_curves
+from pcnet.evaluation.plots import plot_curves
+from pcnet.evaluation.report import format_table
+from pcnet.io import ensure_writable_dir, write_csv
 
 log = logging.getLogger(__name__)
-
-_TABLE = ("method", "n_segments", "n_superpixels", "br", "bp", "asa", "ue", "co", "seconds_per_image")
-
-
-def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = _TABLE) -> str:
-    """Fixed-width text table of summary rows."""
-
-    def cell(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-    body = [[cell(r[c]) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(b, widths)) for b in body]
-    return "\n".join(lines)
 
 
 def _settings(cfg: DictConfig) -> list[Setting]:
     if cfg.pred_dir:
         return prediction_settings(cfg.pred_dir, cfg.pred_name)
-    from pcnet.api import available_methods, check_options
+    from pcnet.methods.registry import available_methods, check_options
 
     methods = list(cfg.method) if isinstance(cfg.method, ListConfig) else [cfg.method]
     unknown = [m for m in methods if m not in available_methods()]
@@ -90,24 +77,43 @@ def _k_list(value: Any, name: str) -> list[int]:
     return ks
 
 
+def _samples(data: DictConfig) -> tuple[str, str, list[Sample]]:
+    """The reader name, split and samples of the ``data=`` group (``data.split`` null: the
+    group's test split)."""
+    reader = data.get("dataset")
+    check(
+        reader in READERS,
+        f"data={reader} has no dataset reader; evaluate reads one of {sorted(READERS)} (data=<name> data.root=...)",
+    )
+    split = data.get("split") or (data.get("splits") or {}).get("test") or "test"
+    options = dict(data.get("reader_options") or {})
+    return reader, split, list_samples(reader, data.root, split, **options)
+
+
 def run(cfg: DictConfig) -> list[dict[str, Any]]:
     """Evaluate, write ``per_sample.csv``, ``summary.csv`` and plots; return the summary rows."""
-    samples = bsds500_samples(cfg.data.root, cfg.data.split)
+    reader, split, samples = _samples(cfg.data)
     if cfg.data.limit:
         samples = samples[: int(cfg.data.limit)]
     settings = _settings(cfg)
     out_dir = ensure_writable_dir(HydraConfig.get().runtime.output_dir)  # before the long part
     log.info(
-        "%d images of %s/%s, %d settings -> %s", len(samples), cfg.data.root, cfg.data.split, len(settings), out_dir
+        "%d images of %s (%s, %s), %d settings -> %s",
+        len(samples),
+        cfg.data.root,
+        reader,
+        split,
+        len(settings),
+        out_dir,
     )
 
     start = time.perf_counter()
-    rows = evaluate(samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress))
+    rows = evaluate(samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress), reader)
     wall = time.perf_counter() - start
     summary = summarize(rows)
     write_csv(out_dir / "per_sample.csv", rows)
     write_csv(out_dir / "summary.csv", summary)
-    plot_curves(summary, out_dir, title=f"BSDS500 {cfg.data.split} ({len(samples)} images)")
+    plot_curves(summary, out_dir, title=f"{reader} {split} ({len(samples)} images)")
 
     method_cpu = sum(r["seconds_per_image"] * r["n_images"] for r in summary)
     score_cpu = sum(r["score_seconds"] for r in summary)

@@ -19,8 +19,8 @@ import torch
 
 from pcnet._checks import check
 from pcnet._cli import run_cli
-from pcnet.inference import load_model, save_model
 from pcnet.io import atomic_path
+from pcnet.models import load_model, save_model
 
 
 def checkpoint_meta(path: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from pcnet._checks import check, check_n_segments
 from pcnet._cli import config_mapping, instantiate, run_cli
-from pcnet.evaluation import write_csv
+from pcnet.io import write_csv
 from pcnet.prediction import (
     PredictionResult,
     find_inputs,
@@ -27,40 +27,38 @@ from pcnet.prediction import (
 
 def check_settings(cfg: DictConfig) -> dict[str, Any]:
     """Method, options, ``n_segments`` and ``tile`` checked before any image is read or any
-    folder made; returns the options as a dict."""
-    from dataclasses import fields
-
-    from pcnet.api import check_options
-    from pcnet.inference import LEARNED_METHODS, Segmenter, _check_tile
+    folder made; returns the options as a dict (the method's one schema: ``method_options``)."""
+    from pcnet.methods import check_options
+    from pcnet.methods.learned import LOAD_OPTIONS
+    from pcnet.methods.tiling import check_tile
+    from pcnet.models import list_models
 
     options = config_mapping(cfg.options, "options", "options={compactness:20}")
     if cfg.n_segments is not None:
         check_n_segments(cfg.n_segments)
-    if cfg.method not in LEARNED_METHODS:
-        check_options(cfg.method, options)  # also rejects an unknown method, listing the valid ones
+    check_options(cfg.method, options)  # also rejects an unknown method, listing the valid ones
+    top_level = sorted(set(options) & {*LOAD_OPTIONS, "tile", "progress"})
+    check(
+        not top_level,
+        f"{top_level} are settings of their own: pass {' '.join(f'{k}=...' for k in top_level)}, not options=",
+    )
+    if cfg.method in list_models():
+        check_tile(cfg.tile)
+    else:
         check(
             cfg.tile == "auto",
-            f"tile= applies to the learned methods {sorted(LEARNED_METHODS)}, not {cfg.method!r}; leave it out",
+            f"tile= applies to the learned methods {list_models()}, not {cfg.method!r}; leave it out",
         )
-        return options
-    _check_tile(cfg.tile)
-    valid = sorted(f.name for f in fields(Segmenter) if f.name not in ("model", "tile", "progress"))
-    unknown = sorted(set(options) - set(valid))
-    check(
-        not unknown,
-        f"unknown option(s) {unknown} for method {cfg.method!r}; valid options: {', '.join(valid)} "
-        "(and tile=, checkpoint=, device=)",
-    )
     return options
 
 
 def segmenter(cfg: DictConfig, options: dict[str, Any]) -> Any:
     """``segment(rgb, n_segments)`` for the configured method and its checked ``options``
     (weights loaded once)."""
-    from pcnet.api import superpixels
-    from pcnet.inference import LEARNED_METHODS, load_segmenter
+    from pcnet.methods import load_segmenter, superpixels
+    from pcnet.models import list_models
 
-    if cfg.method in LEARNED_METHODS:
+    if cfg.method in list_models():
         loaded = load_segmenter(
             cfg.checkpoint, cfg.method, cfg.device, tile=cfg.tile, progress=bool(cfg.progress), **options
         )
@@ -75,13 +73,11 @@ def segmenter(cfg: DictConfig, options: dict[str, Any]) -> Any:
 
 def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output: Any) -> PredictionResult:
     """``Trainer.predict`` over the files: one shard per process of the configured strategy."""
-    from pcnet.inference import LEARNED_METHODS, load_segmenter
-    from pcnet.prediction_lightning import predict_with_trainer
+    from pcnet.methods import load_segmenter
+    from pcnet.models import list_models
+    from pcnet.prediction.lightning import predict_with_trainer
 
-    check(
-        cfg.method in LEARNED_METHODS,
-        f"lightning=true runs the learned methods {sorted(LEARNED_METHODS)}; got {cfg.method!r}",
-    )
+    check(cfg.method in list_models(), f"lightning=true runs the learned methods {list_models()}; got {cfg.method!r}")
     seg = load_segmenter(cfg.checkpoint, cfg.method, "cpu", tile=cfg.tile, **options)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=bool(cfg.progress))
     task = predict_with_trainer(trainer, seg, inputs, output, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite))

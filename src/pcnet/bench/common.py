@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pcnet.evaluation import write_csv
+from pcnet.io import write_csv
 
 __all__ = ["best_time", "median_time", "write_rows"]
 

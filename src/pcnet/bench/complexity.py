@@ -15,22 +15,19 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pcnet.bench.common import median_time, write_rows
-from pcnet.models import build
+from pcnet.models import build, list_models
 
-MODELS = ("pcnet", "scn", "ssn")
+MODELS = tuple(list_models())
 
 
 def _input(name: str, model: torch.nn.Module, size: int) -> torch.Tensor:
-    side = size // model.upscale if name == "pcnet" else size
+    side = size // model.upscale
     return torch.rand(1, 3, side, side)
 
 
 def _forward(name: str, model: torch.nn.Module, x: torch.Tensor) -> None:
     """The inference path superpixels() runs (association scores, no training heads)."""
-    if name == "ssn":
-        model.association_logits(x, cell_size=16)
-    else:
-        model.association_logits(x)
+    model.association_logits(x, cell_size=16)
 
 
 def bench_complexity(

@@ -17,7 +17,7 @@ from pcnet.bench.common import median_time, write_rows
 from pcnet.data.datamodule import SuperpixelDataModule
 from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss
 from pcnet.models import build
-from pcnet.module import SuperpixelModule
+from pcnet.training.module import SuperpixelModule
 
 #: the crops of the CPU recipes (experiment=bsds500_cpu, scn_bsds500_cpu, ssn_bsds500_cpu)
 RECIPES: dict[str, dict[str, Any]] = {
@@ -59,7 +59,7 @@ def _step_time(name: str, bf16: bool, channels_last: bool, batch: dict[str, torc
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = module._losses(batch)["total"]
+            loss = module.losses(batch)["total"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -51,9 +51,10 @@ def score_checkpoints(
 ) -> list[dict[str, Any]]:
     """Mean scores over annotators of each ``(name, checkpoint)`` at ``n_segments``."""
     from pcnet.data.bsds500 import bsds500_samples
-    from pcnet.inference import Segmenter, load_model
     from pcnet.io import read_image, read_label_map
+    from pcnet.methods.learned import Segmenter
     from pcnet.metrics.functional import superpixel_scores
+    from pcnet.models import load_model
 
     data = [
         (read_image(s.image), [read_label_map(p) for p in s.ground_truth]) for s in bsds500_samples(root, split)[:limit]
@@ -83,10 +84,10 @@ def overlay_figure(
     superpixel boundaries drawn on a 160×160 crop at the centre of the image (pixels as they are)."""
     from matplotlib.figure import Figure
 
-    from pcnet.api import superpixels
     from pcnet.data.bsds500 import bsds500_samples
     from pcnet.io import atomic_path, read_image
-    from pcnet.viz import draw_boundaries
+    from pcnet.methods.registry import superpixels
+    from pcnet.ops.draw import draw_boundaries
 
     samples = {s.id: s for s in bsds500_samples(root, split)}
     fig = Figure(figsize=(2.6 * len(methods), 2.7 * len(ids)), dpi=120)

@@ -45,9 +45,11 @@ def bench_refinement(
     ``"grid"`` (the native grid, H·W / 256). ``tolerances``: boundary tolerances in px, 0 for the
     benchmark's ``round(0.0025 · diagonal)``. Every annotator is one sample (as ``pcnet.evaluate``).
     """
-    from pcnet.api import superpixels
     from pcnet.data.bsds500 import bsds500_samples
-    from pcnet.inference import LEARNED_METHODS
+    from pcnet.methods.registry import superpixels
+    from pcnet.models import list_models
+
+    learned = list_models()
     from pcnet.io import read_image, read_label_map
     from pcnet.metrics.functional import superpixel_scores
 
@@ -65,10 +67,10 @@ def bench_refinement(
             else:
                 k = int(request)
             for method in methods:
-                variants = (True, False) if method in LEARNED_METHODS else (None,)
+                variants = (True, False) if method in learned else (None,)
                 for refine in variants:
                     options: dict[str, Any] = {} if refine is None else {"refine": refine}
-                    if method in LEARNED_METHODS and request == "grid":
+                    if method in learned and request == "grid":
                         options["tile"] = "auto"
                     start = time.perf_counter()
                     labels = superpixels(image, k, method=method, **options)
@@ -119,8 +121,8 @@ def refine_grid(
     smoothness, rounds)`` setting (and unrefined), averaged over annotators: how the defaults were
     chosen (on a validation split)."""
     from pcnet.data.bsds500 import bsds500_samples
-    from pcnet.inference import load_segmenter
     from pcnet.io import read_image, read_label_map
+    from pcnet.methods.learned import load_segmenter
     from pcnet.metrics.functional import superpixel_scores
     from pcnet.ops import refine_superpixels
 

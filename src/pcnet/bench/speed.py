@@ -47,14 +47,14 @@ def worker(method: str, side: int, checkpoint: str | None, threads: int) -> dict
 
     torch.set_num_threads(threads)
     import pcnet
-    from pcnet.inference import LEARNED_METHODS, Segmenter, load_segmenter
-    from pcnet.models import build
+    from pcnet.methods.learned import Segmenter, load_segmenter
+    from pcnet.models import build, list_models
 
     image = _image(side)
     n = max(1, side * side // 256)
     refine = not method.endswith("-raw")
     method = method.removesuffix("-raw")
-    if method in LEARNED_METHODS:
+    if method in list_models():
         segmenter = load_segmenter(checkpoint, method) if checkpoint else Segmenter(build(method).eval())
         run = lambda: segmenter.superpixels(image, None if method != "ssn" else n, refine=refine)  # noqa: E731
     else:

@@ -13,7 +13,7 @@ from pcnet.bench.common import write_rows
 from pcnet.data.datamodule import SuperpixelDataModule
 from pcnet.losses import PCNetLoss, SuperpixelLoss
 from pcnet.models import build
-from pcnet.module import SuperpixelModule
+from pcnet.training.module import SuperpixelModule
 
 SETUPS = {
     "pcnet": {"patch_size": 512, "global_size": 768, "loss": PCNetLoss},
@@ -43,7 +43,7 @@ def _iterate(name: str, steps: int, warmup: int, batch_size: int, workers: int, 
         start = time.perf_counter()
         batch = next(loader)
         fetched = time.perf_counter()
-        loss = module._losses(batch)["total"]
+        loss = module.losses(batch)["total"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

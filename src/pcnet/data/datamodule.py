@@ -18,11 +18,9 @@ from pcnet.data.datasets import (
     collate_whole,
 )
 from pcnet.data.sources import FileSource, ImageSource, SyntheticSource
+from pcnet.models import list_models, model_class
 
 __all__ = ["SuperpixelDataModule"]
-
-#: crop mode of each model: PCNet trains on paired global/local crops, the others on one crop
-CROP_MODES = {"pcnet": "paired", "scn": "single", "ssn": "single"}
 
 
 class SuperpixelDataModule(L.LightningDataModule):
@@ -32,7 +30,8 @@ class SuperpixelDataModule(L.LightningDataModule):
         dataset: a reader name of :mod:`pcnet.data.readers` (``bsds500``, ``face_human``,
             ``mapillary``, ``big``, ``nyuv2``, ``folder``) or ``synthetic`` (generated, no files).
         root: dataset root (``data.root``); unused for ``synthetic``.
-        model: the model being trained (``pcnet``, ``scn``, ``ssn``): picks paired or single crops.
+        model: the model being trained (a name of :func:`pcnet.models.list_models`): its class's
+            ``crop_mode`` picks paired or single crops.
         splits: split names for ``train``, ``val``, ``test``.
         patch_size, global_size, downscale: crop geometry (see :class:`CropSampler`).
         augment: albumentations transforms (or Hydra-instantiated ones) for training.
@@ -63,7 +62,7 @@ class SuperpixelDataModule(L.LightningDataModule):
         ignore_index: int = 255,
     ) -> None:
         super().__init__()
-        check(model in CROP_MODES, f"unknown model {model!r} for the data module; valid: {sorted(CROP_MODES)}")
+        check(model in list_models(), f"unknown model {model!r} for the data module; valid: {list_models()}")
         self.dataset, self.root, self.seed = dataset, root, seed
         self.splits = {"train": "train", "val": "val", "test": "test", **(splits or {})}
         self.batch_size = check_int(batch_size, "data.batch_size", minimum=1)
@@ -71,7 +70,7 @@ class SuperpixelDataModule(L.LightningDataModule):
         self.limits = {"val": val_limit, "test": test_limit}
         self.synthetic = {k: dict(v) for k, v in (synthetic or {}).items()}
         self.reader_options = dict(reader_options or {})
-        mode = CROP_MODES[model]
+        mode = model_class(model).crop_mode  # PCNet: paired global/local crops; the others one crop
         self.sampler = CropSampler(
             mode=mode,
             patch_size=patch_size,
@@ -128,8 +127,4 @@ class SuperpixelDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         """Whole test images, one per batch, with every annotator's label map."""
-        return self._whole("test")
-
-    def predict_dataloader(self) -> DataLoader:
-        """The test images, as :meth:`test_dataloader`."""
         return self._whole("test")

@@ -13,7 +13,6 @@ __all__ = [
     "compact_labels",
     "one_hot",
     "pixel_coordinates",
-    "label_edges",
     "cross_entropy_map",
 ]
 
@@ -101,17 +100,6 @@ def pixel_coordinates(like: torch.Tensor) -> torch.Tensor:
     xs = torch.arange(width, device=like.device, dtype=like.dtype)
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))
     return grid[None].expand(batch, -1, -1, -1)
-
-
-def label_edges(labels: torch.Tensor, ignore_index: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """The horizontal and the vertical 4-neighbour pixel pairs of a ``(B, H, W)`` label map.
-
-    Returns:
-        ``[(first, second, boundary), …]`` for horizontal then vertical pairs: the labels of both
-        pixels and whether the pair crosses a boundary (different labels, neither ignored).
-    """
-    pairs = ((labels[:, :, :-1], labels[:, :, 1:]), (labels[:, :-1], labels[:, 1:]))
-    return [(a, b, (a != b) & (a != ignore_index) & (b != ignore_index)) for a, b in pairs]
 
 
 def cross_entropy_map(onehot: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from pcnet.losses._common import check_labels, compact_labels, label_edges
+from pcnet.losses._common import check_labels, compact_labels
+from pcnet.ops.boundaries import neighbour_pairs
 
 __all__ = ["longest_boundary_class", "binary_guidance_mask"]
 
@@ -35,7 +36,7 @@ def longest_boundary_class(labels: torch.Tensor, ignore_index: int = 255) -> tor
     batch, n_classes = classes.shape
     sample = torch.arange(batch, device=labels.device).view(batch, 1, 1)
     counts = torch.zeros(batch * n_classes, dtype=torch.long, device=labels.device)
-    for first, second, boundary in label_edges(ids, -1):
+    for first, second, boundary in neighbour_pairs(ids, -1):
         owner = sample.expand_as(first)[boundary] * n_classes
         for end in (first, second):
             counts += torch.bincount(owner + end[boundary], minlength=batch * n_classes)

@@ -7,20 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check, check_shape
-from pcnet.losses._common import check_labels, label_edges
+from pcnet.losses._common import check_labels
+from pcnet.ops.boundaries import boundary_counts
 
 __all__ = ["boundary_band", "sr_loss", "SRLoss"]
 
 
 def _thick_boundaries(labels: torch.Tensor, ignore_index: int) -> torch.Tensor:
     """``(B, H, W)`` bool: pixels with a 4-neighbour of another, non-ignored label (2 px thick)."""
-    (_, _, horizontal), (_, _, vertical) = label_edges(labels, ignore_index)
-    out = torch.zeros_like(labels, dtype=torch.bool)
-    out[:, :, 1:] |= horizontal
-    out[:, :, :-1] |= horizontal
-    out[:, 1:] |= vertical
-    out[:, :-1] |= vertical
-    return out
+    return boundary_counts(labels, ignore_index) > 0
 
 
 def boundary_band(labels: torch.Tensor, band_size: int = 16, ignore_index: int = 255) -> torch.Tensor:

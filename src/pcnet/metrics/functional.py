@@ -31,8 +31,9 @@ import cv2
 import numpy as np
 
 from pcnet._checks import check, check_label_map
-from pcnet.ops.boundaries import find_boundaries
+from pcnet.ops.boundaries import boundary_counts, find_boundaries
 from pcnet.ops.connectivity import connected_components
+from pcnet.ops.labels import relabel_sequential
 
 __all__ = [
     "METRIC_NAMES",
@@ -91,17 +92,6 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.dilate(mask.view(np.uint8), kernel).view(bool)
 
 
-def _compact_ids(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """Renumber labels to 0..n-1 (order preserved)."""
-    top = int(labels.max())
-    if top < 4 * labels.size + 1024:  # small label range: a lookup table, O(N)
-        present = np.bincount(labels.ravel(), minlength=top + 1) > 0
-        lut = np.cumsum(present, dtype=np.int64) - 1
-        return lut[labels].astype(np.int32), int(present.sum())
-    uniq, inverse = np.unique(labels, return_inverse=True)
-    return inverse.reshape(labels.shape).astype(np.int32), int(uniq.size)
-
-
 def _resolve_tolerance(tolerance: int | None, shape: tuple[int, int]) -> int:
     if tolerance is None:
         return boundary_tolerance(*shape)
@@ -125,7 +115,7 @@ def prepare(
         ids = connected_components(labels)
         n = int(ids.max()) + 1
     else:
-        ids, n = _compact_ids(labels)
+        ids, n = relabel_sequential(labels)
     radius = _resolve_tolerance(tolerance, labels.shape)
     boundary = find_boundaries(ids)
     return PreparedSegmentation(
@@ -157,13 +147,7 @@ def _intersections(sp: PreparedSegmentation, gt: PreparedSegmentation) -> tuple[
 def _compactness(sp: PreparedSegmentation) -> float:
     ids = sp.labels
     height, width = ids.shape
-    sides = np.zeros(ids.shape, dtype=np.int64)
-    vertical = ids[1:] != ids[:-1]
-    horizontal = ids[:, 1:] != ids[:, :-1]
-    sides[1:] += vertical
-    sides[:-1] += vertical
-    sides[:, 1:] += horizontal
-    sides[:, :-1] += horizontal
+    sides = boundary_counts(ids)  # pixel sides on a superpixel's perimeter: label changes + the image border
     sides[0] += 1
     sides[-1] += 1
     sides[:, 0] += 1

@@ -1,9 +1,10 @@
 """What every learned superpixel model shares: input checks, padding, working size and input
-conversion (image → labels lives in :class:`pcnet.inference.Segmenter`, which builds on the models)."""
+conversion (image → labels lives in :class:`pcnet.methods.learned.Segmenter`, which builds on the models)."""
 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -52,11 +53,26 @@ def resize_image(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 class SuperpixelModel(nn.Module):
-    """Base class: subclasses implement :meth:`forward` and :meth:`association`."""
+    """Base class of the learned models.
+
+    A subclass implements :meth:`forward` (training outputs, ``"assoc"`` at least) and
+    :meth:`association_logits` (inference), and declares what training and inference need:
+
+    * ``loss_type``: the loss class that trains it (:class:`~pcnet.training.SuperpixelModule`
+      checks the configured loss against it);
+    * ``crop_mode``: ``"single"`` (one crop per sample) or ``"paired"`` (PCNet's global + local
+      crops, :class:`~pcnet.data.SuperpixelDataModule`);
+    * ``upscale``: output / input resolution of the network (PCNet 4, others 1);
+    * ``tileable``: whether tiled inference may cut its input (SSN's clustering is global: no).
+    """
 
     model_name: str = ""
     #: superpixel grid cell size at the resolution of the association map
     cell_size: int = 16
+    loss_type: ClassVar[type[nn.Module]]
+    crop_mode: ClassVar[str] = "single"
+    upscale: int = 1
+    tileable: ClassVar[bool] = True
 
     def working_size(self, height: int, width: int, n_segments: int | None) -> tuple[int, int]:
         """Resolution of the association map for an H×W image and the requested K: the image is
@@ -65,19 +81,22 @@ class SuperpixelModel(nn.Module):
         scale = 1.0 if n_segments is None else math.sqrt(n_segments * self.cell_size**2 / (height * width))
         return max(self.cell_size, round(height * scale)), max(self.cell_size, round(width * scale))
 
-    def association_logits(self, image: torch.Tensor, **kwargs: object) -> torch.Tensor:
-        """Inference-time association scores ``(B, 9, h, w)``: any monotone transform of the
-        association (logits skip the softmax), all that hard labels need."""
-        return self(image, **kwargs)["assoc"]
+    def prepare(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
+        """The network input ``(1, 3, h, w)`` for an ``(H, W, 3)`` uint8 image and about
+        ``n_segments`` superpixels (``None``: the native grid), and the cell size of the grid of
+        its association map (of ``upscale·h × upscale·w`` pixels).
 
-    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
-        """Association ``(1, 9, h, w)`` of an ``(H, W, 3)`` uint8 image for about ``n_segments``
-        superpixels, and the cell size of its grid (h × w may differ from H × W).
+        This default resizes the image to :meth:`working_size` ÷ ``upscale``; SSN keeps the image
+        and turns K into a cell size instead."""
+        height, width = self.working_size(*rgb.shape[:2], n_segments)
+        u = self.upscale
+        return self.to_input(resize_image(rgb, height // u, width // u)), self.cell_size
 
-        This default runs the network on the image resized to :meth:`working_size` (a
-        full-resolution model such as SCN); PCNet and SSN override it."""
-        size = self.working_size(*rgb.shape[:2], n_segments)
-        return self.association_logits(self.to_input(resize_image(rgb, *size))), self.cell_size
+    def association_logits(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
+        """Inference-time association scores ``(B, 9, h, w)`` on a grid of ``cell_size``: log-space
+        scores whose softmax is the association (logits skip the softmax); their argmax is what
+        hard labels need. Models with a fixed grid ignore ``cell_size``."""
+        return torch.log(self(image)["assoc"].clamp_min(1e-30))
 
     @property
     def device(self) -> torch.device:

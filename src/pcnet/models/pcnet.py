@@ -8,17 +8,16 @@ reconstructs the high-resolution image.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check
+from pcnet.losses import PCNetLoss
 from pcnet.models.base import (
     SuperpixelModel,
     check_image_batch,
     pad_to_multiple,
-    resize_image,
 )
 from pcnet.models.blocks import EncoderDecoder, InputNormalize
 from pcnet.models.registry import register_model
@@ -54,6 +53,9 @@ class PCNet(SuperpixelModel):
     ``forward(image, return_sr=False)`` returns ``{"assoc", "embedding"}`` and, when asked,
     ``"sr"``: the reconstructed high-resolution image (a residual over bilinear upsampling).
     """
+
+    loss_type = PCNetLoss
+    crop_mode = "paired"
 
     def __init__(
         self,
@@ -108,7 +110,7 @@ class PCNet(SuperpixelModel):
             out["sr"] = upsampled + self.sr_head(embedding)
         return out
 
-    def association_logits(self, image: torch.Tensor) -> torch.Tensor:
+    def association_logits(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
         """Association logits ``(B, 9, u·h, u·w)`` for inference, without materialising E.
 
         With a 1×1 SP head the head and the (linear) sub-pixel convolution fold into one
@@ -134,9 +136,3 @@ class PCNet(SuperpixelModel):
         out_h, out_w = super().working_size(height, width, n_segments)
         u = self.upscale
         return max(1, round(out_h / u)) * u, max(1, round(out_w / u)) * u
-
-    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
-        """Association logits at :meth:`working_size` from the image shrunk by ``upscale``, and the cell size."""
-        height, width = self.working_size(*rgb.shape[:2], n_segments)
-        small = resize_image(rgb, height // self.upscale, width // self.upscale)
-        return self.association_logits(self.to_input(small)), self.cell_size

@@ -9,7 +9,7 @@ from torch import nn
 
 from pcnet._checks import check
 
-__all__ = ["build", "list_models", "register_model"]
+__all__ = ["build", "list_models", "model_class", "register_model"]
 
 _MODELS: dict[str, type[nn.Module]] = {}
 M = TypeVar("M", bound=type[nn.Module])
@@ -32,6 +32,13 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
+def model_class(name: str) -> type[nn.Module]:
+    """The registered class of ``name``: its class attributes say what training needs
+    (``loss_type``, ``crop_mode``) and how inference runs it (``upscale``, ``tileable``)."""
+    check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
+    return _MODELS[name]
+
+
 def build(name: str, **kwargs: Any) -> nn.Module:
     """Instantiate a registered model with its constructor arguments.
 
@@ -41,8 +48,7 @@ def build(name: str, **kwargs: Any) -> nn.Module:
         >>> build("pcnet").model_name
         'pcnet'
     """
-    check(name in _MODELS, f"unknown model {name!r}; valid models: {list_models()}")
-    model = _MODELS[name](**kwargs)
+    model = model_class(name)(**kwargs)
     # plain Python values (Hydra passes ListConfig), so checkpoints load with weights_only=True
     model.build_config = {
         key: list(v) if isinstance(v, Sequence) and not isinstance(v, str) else v for key, v in kwargs.items()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pcnet.losses import SuperpixelLoss
 from pcnet.models.base import (
     SuperpixelModel,
     check_image_batch,
@@ -27,6 +28,8 @@ class SCN(SuperpixelModel):
         batch_norm: BatchNorm in every conv block.
     """
 
+    loss_type = SuperpixelLoss
+
     def __init__(
         self, channels: tuple[int, ...] = (16, 32, 64, 128, 256), cell_size: int = 16, batch_norm: bool = True
     ) -> None:
@@ -36,7 +39,7 @@ class SCN(SuperpixelModel):
         self.backbone = EncoderDecoder(3, channels, batch_norm)
         self.head = nn.Conv2d(self.backbone.out_channels, 9, 3, 1, 1)
 
-    def association_logits(self, image: torch.Tensor) -> torch.Tensor:
+    def association_logits(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
         """Association logits ``(B, 9, H, W)`` (before the softmax)."""
         check_image_batch(image, self.cell_size**2)
         height, width = image.shape[-2:]

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check
+from pcnet.losses import SSNLoss
 from pcnet.models.base import SuperpixelModel, check_image_batch, pad_to_multiple
 from pcnet.models.blocks import conv_block
 from pcnet.models.registry import register_model
@@ -43,6 +44,9 @@ class SSN(SuperpixelModel):
 
     ``forward(image, cell_size=None)`` returns ``{"assoc", "features", "centres"}``.
     """
+
+    loss_type = SSNLoss
+    tileable = False
 
     def __init__(
         self,
@@ -101,7 +105,11 @@ class SSN(SuperpixelModel):
         assoc, centres = soft_slic(features, cell_size, n_iter)
         return {"assoc": assoc, "features": features, "centres": centres}
 
-    def association(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
+    def prepare(self, rgb: np.ndarray, n_segments: int | None) -> tuple[torch.Tensor, int]:
         """SSN clusters at the input resolution: K sets the cell size, not the image size."""
         cell_size = cell_size_for(n_segments, *rgb.shape[:2]) if n_segments else self.cell_size
-        return self(self.to_input(rgb), cell_size)["assoc"], cell_size
+        return self.to_input(rgb), cell_size
+
+    def association_logits(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
+        """Log of the soft-SLIC association on a grid of ``cell_size`` (default: the model's)."""
+        return torch.log(self(image, cell_size)["assoc"].clamp_min(1e-30))

@@ -1,8 +1,6 @@
 """Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
 
 from pcnet.ops.association import (
-    Pool,
-    Unpool,
     from_cells,
     neighbor_cells,
     pool,
@@ -12,7 +10,7 @@ from pcnet.ops.association import (
 )
 from pcnet.ops.boundaries import find_boundaries
 from pcnet.ops.color import rgb_to_lab
-from pcnet.ops.connectivity import connected_components, enforce_connectivity
+from pcnet.ops.connectivity import MIN_SIZE_FRACTION, connected_components, enforce_connectivity
 from pcnet.ops.grid import (
     NEIGHBOR_OFFSETS,
     OWN_CELL,
@@ -28,10 +26,9 @@ from pcnet.ops.refine import refine_labels, refine_superpixels
 from pcnet.ops.slic import neighbor_sq_distances, soft_slic
 
 __all__ = [
+    "MIN_SIZE_FRACTION",
     "NEIGHBOR_OFFSETS",
     "OWN_CELL",
-    "Pool",
-    "Unpool",
     "cell_index_map",
     "cell_neighbors",
     "cell_size_for",

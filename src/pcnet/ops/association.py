@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from pcnet._checks import check, check_shape
 from pcnet.ops.grid import NEIGHBOR_OFFSETS, grid_shape
 
-__all__ = ["from_cells", "neighbor_cells", "pool", "unpool", "reconstruct", "to_cells", "Pool", "Unpool"]
+__all__ = ["from_cells", "neighbor_cells", "pool", "unpool", "reconstruct", "to_cells"]
 
 
 def _check_pair(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> None:
@@ -133,27 +132,3 @@ def unpool(cells: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Te
 def reconstruct(features: torch.Tensor, assoc: torch.Tensor, cell_size: int) -> torch.Tensor:
     """``unpool(pool(features))``: the pixel features as the superpixels can represent them."""
     return unpool(pool(features, assoc, cell_size), assoc, cell_size)
-
-
-class Pool(nn.Module):
-    """Module twin of :func:`pool`."""
-
-    def __init__(self, cell_size: int = 16) -> None:
-        super().__init__()
-        self.cell_size = cell_size
-
-    def forward(self, features: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
-        """Cell features from pixel features through the association: :func:`pool`."""
-        return pool(features, assoc, self.cell_size)
-
-
-class Unpool(nn.Module):
-    """Module twin of :func:`unpool`."""
-
-    def __init__(self, cell_size: int = 16) -> None:
-        super().__init__()
-        self.cell_size = cell_size
-
-    def forward(self, cells: torch.Tensor, assoc: torch.Tensor) -> torch.Tensor:
-        """Pixel features from cell features through the association: :func:`unpool`."""
-        return unpool(cells, assoc, self.cell_size)

@@ -14,7 +14,11 @@ from skimage.measure import label as _label_components
 
 from pcnet._checks import check, check_label_map
 
-__all__ = ["connected_components", "enforce_connectivity"]
+__all__ = ["MIN_SIZE_FRACTION", "connected_components", "enforce_connectivity"]
+
+#: components below this fraction of the mean superpixel size join a neighbour (SCN's 0.06): the
+#: one default of every method (``pcnet.superpixels``, the Segmenter, predict and evaluate)
+MIN_SIZE_FRACTION = 0.06
 
 
 def connected_components(labels: np.ndarray) -> np.ndarray:
@@ -93,7 +97,7 @@ def _merge_rounds(
 
 def enforce_connectivity(
     labels: np.ndarray,
-    min_size_fraction: float = 0.06,
+    min_size_fraction: float = MIN_SIZE_FRACTION,
     n_segments: int | None = None,
     keep_largest: bool = False,
 ) -> np.ndarray:

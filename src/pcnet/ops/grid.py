@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from pcnet._checks import check
+from pcnet._checks import check, check_n_segments
 
 __all__ = [
     "NEIGHBOR_OFFSETS",
@@ -65,14 +65,7 @@ def cell_size_for(n_segments: int, height: int, width: int) -> int:
         651
     """
     _check_size(height, width)
-    check(
-        isinstance(n_segments, (int,)) and not isinstance(n_segments, bool) and n_segments >= 1,
-        f"n_segments must be a positive integer; got {n_segments!r}",
-    )
-    check(
-        n_segments <= height * width,
-        f"n_segments={n_segments} exceeds the number of pixels ({height}×{width}={height * width})",
-    )
+    n_segments = check_n_segments(n_segments, height * width)
     return max(1, round(math.sqrt(height * width / n_segments)))
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from pcnet._checks import check, check_shape
 from pcnet.ops.grid import NEIGHBOR_OFFSETS, OWN_CELL, grid_shape
 
-__all__ = ["hard_labels"]
+__all__ = ["hard_labels", "relabel_sequential"]
 
 # argmax scans channels in this order and keeps the first maximum: ties go to the pixel's own
 # cell, then to the neighbours in row-major order. A uniform association thus gives the grid.
@@ -73,3 +74,20 @@ def hard_labels(
     choice = scores.max(dim=1).indices  # first maximum on ties, like argmax
     del scores
     return rows * grid_w + cols + delta[choice]
+
+
+def relabel_sequential(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Renumber labels to 0..n-1, order preserved: ``(int32 ids, n)``.
+
+    Example:
+        >>> relabel_sequential(np.array([[7, 3], [3, 9]]))
+        (array([[1, 0],
+               [0, 2]], dtype=int32), 3)
+    """
+    top = int(labels.max())
+    if top < 4 * labels.size + 1024:  # small label range: a lookup table, O(N)
+        present = np.bincount(labels.ravel(), minlength=top + 1) > 0
+        lut = np.cumsum(present, dtype=np.int64) - 1
+        return lut[labels].astype(np.int32), int(present.sum())
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    return inverse.reshape(labels.shape).astype(np.int32), int(uniq.size)

@@ -14,7 +14,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from pcnet.io import write_image
-from pcnet.viz import draw_boundaries
+from pcnet.ops.draw import draw_boundaries
 
 __all__ = ["OverlayLogger", "RunSummary", "log_images"]
 

@@ -32,7 +32,7 @@ from pcnet.io import (
     write_image,
     write_label_map,
 )
-from pcnet.viz import draw_boundaries, mean_color
+from pcnet.ops.draw import draw_boundaries, mean_color
 
 __all__ = [
     "IMAGE_SUFFIXES",

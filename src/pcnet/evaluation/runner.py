@@ -1,4 +1,4 @@
-"""Benchmark superpixel methods (or saved label maps) on BSDS500-style data.
+"""Benchmark superpixel methods (or saved label maps) on any dataset that has a reader.
 
 Images are processed in parallel with :class:`concurrent.futures.ProcessPoolExecutor`; one task is
 one image with every method and every requested K, so each image and its annotators are read and
@@ -7,7 +7,6 @@ prepared once. Every annotator of an image is one sample, as in the superpixel b
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 import time
@@ -22,7 +21,8 @@ from tqdm.auto import tqdm
 
 from pcnet._checks import check
 from pcnet.data.bsds500 import Sample
-from pcnet.io import atomic_path, read_image, read_label_map
+from pcnet.data.readers import load_sample
+from pcnet.io import read_label_map
 from pcnet.metrics.functional import METRIC_NAMES, prepare, score_prepared
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "evaluate",
     "prediction_settings",
     "summarize",
-    "write_csv",
 ]
 
 PRED_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
@@ -91,16 +90,16 @@ def _limit_threads() -> None:
     torch.set_num_threads(1)
 
 
-def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None]) -> list[dict[str, Any]]:
-    sample, settings, tolerance = args
-    image = read_image(sample.image)
+def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None, str | None]) -> list[dict[str, Any]]:
+    sample, settings, tolerance, reader = args
+    image, gt_maps = load_sample(sample, reader)
     height, width = image.shape[:2]
-    gts = [prepare(read_label_map(p), tolerance, connected=False, name=str(p)) for p in sample.ground_truth]
+    gts = [prepare(gt, tolerance, connected=False, name=str(p)) for gt, p in zip(gt_maps, sample.ground_truth)]
     rows = []
     for setting in settings:
         start = time.perf_counter()
         if setting.pred_dir is None:
-            from pcnet.api import (
+            from pcnet.methods.registry import (
                 superpixels,  # imported in the worker: registers every method
             )
 
@@ -140,10 +139,14 @@ def evaluate(
     tolerance: int | None = None,
     workers: int = 2,
     progress: bool = True,
+    reader: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-sample rows (one per image × annotator × setting), in image order."""
+    """Per-sample rows (one per image × annotator × setting), in image order.
+
+    ``samples`` come from any dataset reader (:func:`pcnet.data.readers.list_samples`);
+    ``reader`` names it, so that its label conventions apply (BIG's 0/255 masks)."""
     check(workers >= 1, f"workers must be >= 1; got {workers}")
-    tasks = [(sample, tuple(settings), tolerance) for sample in samples]
+    tasks = [(sample, tuple(settings), tolerance, reader) for sample in samples]
     bar = dict(total=len(tasks), desc="images", unit="img", disable=not progress)
     if workers == 1:
         results: Iterable[list[dict[str, Any]]] = map(_evaluate_sample, tasks)
@@ -178,14 +181,3 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return summary
-
-
-def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write rows (dicts with the same keys) as CSV, atomically."""
-    path = Path(path)
-    check(bool(rows), f"nothing to write to {path}: no rows")
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path

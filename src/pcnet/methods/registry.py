@@ -1,9 +1,17 @@
 """One door to every superpixel method: ``superpixels(image, n_segments, method=...)``.
 
-Classical methods (:mod:`pcnet.baselines`) are registered on import; learned methods (``pcnet``,
-``scn``, ``ssn``) plug in through :func:`register_method` with the same signature,
-``fn(rgb_uint8 (H, W, 3), n_segments, **options) -> (H, W) int labels``, and options as
-keyword-only arguments with defaults (they are what :func:`superpixels` accepts and checks).
+Every method has the signature ``fn(rgb_uint8 (H, W, 3), n_segments, **options) -> (H, W) int
+labels``, with its options as keyword-only arguments with defaults: they are its one option schema
+(:func:`method_options`), which :func:`superpixels`, ``predict`` and ``evaluate`` check. The
+classical methods (:mod:`pcnet.methods.classical`) and one learned method per registered model
+(:mod:`pcnet.methods.learned`) are registered on import; plugins use :func:`register_method`.
+
+Connectivity has one owner per method, and ``min_size_fraction`` one default per method, in its
+option schema: a method registered ``connected=True`` (the learned ones) returns 4-connected labels
+numbered 0..K-1 and takes ``min_size_fraction`` itself (the learned default:
+:data:`pcnet.ops.MIN_SIZE_FRACTION`, SCN's 0.06); for the others :func:`superpixels` enforces it,
+by default only splitting labels into their 4-connected pieces (:data:`SPLIT_ONLY`: the classical
+methods apply their own size rules, which their K calibration relies on).
 """
 
 from __future__ import annotations
@@ -21,19 +29,32 @@ from pcnet._checks import (
     check_n_segments,
     describe,
 )
-from pcnet.baselines.classical import CLASSICAL_METHODS, Method
-from pcnet.inference import LEARNED_METHODS
 from pcnet.io import ImageLike, to_rgb_uint8
+from pcnet.methods.classical import CLASSICAL_METHODS, Method
+from pcnet.methods.learned import learned_method
+from pcnet.models import list_models
 from pcnet.ops.connectivity import enforce_connectivity
 
-__all__ = ["available_methods", "check_options", "method_options", "register_method", "superpixels"]
+__all__ = [
+    "available_methods",
+    "check_options",
+    "is_connected",
+    "method_options",
+    "register_method",
+    "superpixels",
+]
 
+#: ``min_size_fraction`` default of the methods :func:`superpixels` makes connected: split and renumber only
+SPLIT_ONLY = 0.0
 _METHODS: dict[str, Method] = dict(CLASSICAL_METHODS)
-_METHODS.update(LEARNED_METHODS)
+_CONNECTED: set[str] = set()
 
 
-def register_method(name: str, *, overwrite: bool = False) -> Callable[[Method], Method]:
+def register_method(name: str, *, overwrite: bool = False, connected: bool = False) -> Callable[[Method], Method]:
     """Decorator that makes ``fn`` available as ``superpixels(..., method=name)``.
+
+    ``connected=True``: ``fn`` returns 4-connected labels 0..K-1 and takes ``min_size_fraction``
+    as an option (it owns connectivity); otherwise :func:`superpixels` enforces it.
 
     Example:
         >>> @register_method("halves")
@@ -52,17 +73,34 @@ def register_method(name: str, *, overwrite: bool = False) -> Callable[[Method],
             f"superpixel method {name!r} is already registered; pass overwrite=True to replace it",
         )
         _METHODS[name] = fn
+        (_CONNECTED.add if connected else _CONNECTED.discard)(name)
         return fn
 
     return deco
 
 
+def is_connected(method: str) -> bool:
+    """Whether ``method`` makes its labels 4-connected itself (``register_method(connected=True)``)."""
+    _lookup(method)
+    return method in _CONNECTED
+
+
+def _add_learned() -> None:
+    """One learned method per registered model, including models registered after this import
+    (a plugin's ``@register_model`` is all it takes)."""
+    for name in list_models():
+        if name not in _METHODS:
+            register_method(name, connected=True)(learned_method(name))
+
+
 def available_methods() -> list[str]:
     """Names accepted by ``superpixels(..., method=...)``, sorted."""
+    _add_learned()
     return sorted(_METHODS)
 
 
 def _lookup(method: str) -> Method:
+    _add_learned()
     check(
         isinstance(method, str) and method in _METHODS,
         f"unknown superpixel method {method!r}; available: {', '.join(available_methods())}",
@@ -71,14 +109,18 @@ def _lookup(method: str) -> Method:
 
 
 def method_options(method: str) -> dict[str, object]:
-    """The options ``method`` accepts, with their defaults (a method taking ``**kwargs`` checks its own).
+    """The options ``method`` accepts, with their defaults (a method taking ``**kwargs`` checks its own):
+    its keyword-only arguments and ``min_size_fraction``.
 
     Example:
         >>> method_options("slic")
-        {'compactness': 10.0, 'max_num_iter': 10, 'sigma': 0.0}
+        {'compactness': 10.0, 'max_num_iter': 10, 'sigma': 0.0, 'min_size_fraction': 0.0}
+        >>> method_options("pcnet")["min_size_fraction"]
+        0.06
     """
     params = list(inspect.signature(_lookup(method)).parameters.values())[2:]
-    return {p.name: p.default for p in params if p.kind is not p.VAR_KEYWORD}
+    options = {p.name: p.default for p in params if p.kind is not p.VAR_KEYWORD}
+    return options if "min_size_fraction" in options else {**options, "min_size_fraction": SPLIT_ONLY}
 
 
 def check_options(method: str, options: Mapping[str, object]) -> None:
@@ -98,7 +140,7 @@ def superpixels(
     n_segments: int = 600,
     method: str = "slic",
     *,
-    min_size_fraction: float = 0.0,
+    min_size_fraction: float | None = None,
     **options: object,
 ) -> np.ndarray:
     """Superpixels of one image: ``(H, W)`` int32 labels ``0..K-1``, each a 4-connected region.
@@ -111,9 +153,10 @@ def superpixels(
         method: a name from :func:`available_methods` (classical: ``slic`` (skimage, compactness
             10), ``slico``, ``slic_cv``, ``lsc``, ``seeds``, ``felzenszwalb``, ``watershed``, ``grid``;
             learned: ``pcnet``, ``scn``, ``ssn`` with options ``checkpoint``, ``device``, ``tile``).
-        min_size_fraction: after the method, every label is split into its 4-connected components
-            and components smaller than this fraction of ``H·W / n_segments`` are merged into a
-            neighbour (SCN uses 0.06); ``0`` only splits and renumbers.
+        min_size_fraction: every label is split into its 4-connected components and components
+            smaller than this fraction of ``H·W / n_segments`` are merged into a neighbour; ``0`` only
+            splits and renumbers. ``None``: the method's default (``method_options(method)``: 0.06
+            for the learned methods, SCN's; 0 for the classical ones, which apply their own rules).
         **options: method options (:func:`method_options` lists them with their defaults).
 
     Raises:
@@ -130,6 +173,8 @@ def superpixels(
     """
     fn = _lookup(method)
     check_options(method, options)
+    if min_size_fraction is None:
+        min_size_fraction = method_options(method)["min_size_fraction"]
     check_n_segments(n_segments)
     check_fraction(min_size_fraction, "min_size_fraction")
     if isinstance(image, np.ndarray):
@@ -143,11 +188,16 @@ def superpixels(
         n_segments <= height * width,
         f"n_segments={n_segments} exceeds the number of pixels of the {height}×{width} image ({height * width})",
     )
+    if is_connected(method):
+        options["min_size_fraction"] = min_size_fraction
     labels = np.asarray(fn(rgb, int(n_segments), **options))
     check(
         labels.shape == (height, width),
         f"method {method!r} returned labels of {describe(labels)}; expected shape ({height}, {width})",
     )
-    if getattr(fn, "connected", False) and min_size_fraction == 0:
-        return labels  # learned methods already enforce connectivity (SCN's 0.06 merge)
+    if is_connected(method):
+        return labels
     return enforce_connectivity(labels, min_size_fraction, n_segments=int(n_segments))
+
+
+_add_learned()

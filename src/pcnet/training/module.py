@@ -13,15 +13,13 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from pcnet._checks import check
-from pcnet.inference import Segmenter, load_model
-from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss, superpixel_loss
+from pcnet.losses import superpixel_loss
+from pcnet.methods.learned import Segmenter, cells_of
 from pcnet.metrics import SuperpixelMetrics
-from pcnet.models.base import SuperpixelModel, resize_image
+from pcnet.models import list_models, load_model
+from pcnet.models.base import SuperpixelModel
 
 __all__ = ["SuperpixelModule"]
-
-#: which loss trains which model
-LOSSES = {"pcnet": PCNetLoss, "scn": SuperpixelLoss, "ssn": SSNLoss}
 
 Factory = Callable[..., Any]
 
@@ -45,12 +43,15 @@ class SuperpixelModule(L.LightningModule):
             global crop is PCNet's distillation target (``loss.distill_weight``); frozen, in
             evaluation mode, and not part of this module's checkpoints.
 
-    Validation and test run a :class:`~pcnet.inference.Segmenter` on whole images and update
+    Validation and test run a :class:`~pcnet.methods.learned.Segmenter` on whole images and update
     :class:`~pcnet.metrics.SuperpixelMetrics` (synced across DDP ranks); their values are logged
     as ``val/br``, ``val/asa``, ..., the boundary F-score ``val/f`` and the whole-image L_SP per
-    pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). ``validation_step``
+    pixel ``val/sp_loss`` (first annotator; the checkpoint selection metric). Both come from one
+    forward pass: L_SP is that of the association the superpixels come from (the grid of
+    ``val_n_segments``; ``None``: the native grid). Unlike BR, ASA or UE, which extra fragments
+    improve, L_SP does not reward an over-segmented output. ``validation_step``
     returns the superpixels for callbacks
-    (e.g. :class:`~pcnet.callbacks.OverlayLogger`).
+    (e.g. :class:`~pcnet.training.callbacks.OverlayLogger`).
     """
 
     def __init__(
@@ -68,12 +69,12 @@ class SuperpixelModule(L.LightningModule):
         super().__init__()
         name = getattr(net, "model_name", "")
         check(
-            name in LOSSES,
-            f"net must be one of {sorted(LOSSES)} (built by pcnet.models.build); got {type(net).__name__}",
+            isinstance(net, SuperpixelModel) and name in list_models(),
+            f"net must be one of {list_models()} (built by pcnet.models.build); got {type(net).__name__}",
         )
         check(
-            isinstance(loss, LOSSES[name]),
-            f"model {name!r} is trained with {LOSSES[name].__name__}; got {type(loss).__name__} "
+            isinstance(loss, net.loss_type),
+            f"model {name!r} is trained with {net.loss_type.__name__}; got {type(loss).__name__} "
             f"(pick the matching loss config, e.g. model={name} loss={name})",
         )
         check(
@@ -91,7 +92,10 @@ class SuperpixelModule(L.LightningModule):
         # a plain dict, not a submodule: the teacher stays out of state_dict and the optimizer
         self._frozen: dict[str, SuperpixelModel] = {}
         if teacher:
-            check(name == "pcnet", f"module.teacher distils into PCNet; this run trains {name!r}")
+            check(
+                net.crop_mode == "paired",
+                f"module.teacher distils into PCNet (a paired-crop model); this run trains {name!r}",
+            )
             check(
                 getattr(loss, "distill_weight", 0) > 0,
                 "module.teacher is set but loss.distill_weight is 0: set a weight, or drop the teacher",
@@ -100,12 +104,12 @@ class SuperpixelModule(L.LightningModule):
         else:
             check(
                 getattr(loss, "distill_weight", 0) == 0,
-                "loss.distill_weight > 0 needs module.teacher=<model file> (e.g. src/pcnet/weights/scn.pt)",
+                "loss.distill_weight > 0 needs module.teacher=<model file> (e.g. src/pcnet/models/weights/scn.pt)",
             )
 
     # ------------------------------------------------------------------ training
 
-    def _pcnet_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+    def _paired_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         use_sr = self.loss.use_sr and self.loss.sr_weight != 0
         use_local = self.loss.use_local and self.loss.alpha != 0
         glob = self.net(batch["global_input"], return_sr=use_sr)
@@ -124,21 +128,22 @@ class SuperpixelModule(L.LightningModule):
             generator=generator,
         )
 
-    def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
-        name = self.net.model_name
-        if name == "pcnet":
-            return self._pcnet_losses(batch)
+    def losses(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Every loss component of a training batch (``"total"`` is what is minimised); the batch
+        layout follows the model's ``crop_mode``."""
+        if self.net.crop_mode == "paired":
+            return self._paired_losses(batch)
         out = self.net(batch["input"])
-        if name == "ssn":
-            check(
-                self.loss.cell_size == self.net.cell_size,
-                f"SSNLoss cell_size {self.loss.cell_size} differs from the SSN's {self.net.cell_size}",
-            )
+        check(
+            getattr(self.loss, "cell_size", self.net.cell_size) == self.net.cell_size,
+            f"{type(self.loss).__name__} cell_size {getattr(self.loss, 'cell_size', None)} differs from the "
+            f"{self.net.model_name} model's {self.net.cell_size}",
+        )
         return self.loss(out["assoc"], batch["labels"])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Log every loss component as ``train/<name>`` and return the total."""
-        losses = self._losses(batch)
+        losses = self.losses(batch)
         batch_size = next(iter(batch.values())).shape[0]
         for key, value in losses.items():
             self.log(
@@ -151,29 +156,23 @@ class SuperpixelModule(L.LightningModule):
 
     # ------------------------------------------------------------------ evaluation
 
-    def whole_image_sp_loss(self, image: np.ndarray, labels: torch.Tensor) -> torch.Tensor:
-        """L_SP per labelled pixel of the whole image at the model's native grid.
-
-        Unlike BR, ASA or UE, which extra fragments improve, this loss does not reward an
-        over-segmented output: it selects checkpoints (``val/sp_loss``).
-        """
-        net = self.net
-        upscale = getattr(net, "upscale", 1)
-        height, width = net.working_size(*image.shape[:2], None)
-        x = net.to_input(resize_image(image, height // upscale, width // upscale))
-        assoc = net(x)["assoc"]
-        target = F.interpolate(labels[None, None].float(), size=assoc.shape[-2:], mode="nearest")[0].long()
-        return superpixel_loss(assoc, target.to(assoc.device), net.cell_size, scale=1.0, reduction="mean")["total"]
-
     def _score(self, batch: dict[str, list[Any]], stage: str) -> list[np.ndarray]:
+        """One forward pass per image: its association gives both the superpixels (through the
+        Segmenter's post-processing) and the whole-image L_SP per labelled pixel."""
         metrics, sp_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_sp_loss")
         out = []
         segmenter = Segmenter(self.net, tile=None, refine=self.hparams.val_refine)
         for image, labels in zip(batch["image"], batch["labels"]):
             rgb = image.cpu().numpy()
-            superpixels = segmenter.superpixels(rgb, n_segments=self.hparams.val_n_segments)
+            x, cell_size = self.net.prepare(rgb, self.hparams.val_n_segments)
+            logits = self.net.association_logits(x, cell_size)
+            superpixels = segmenter.labels_from_cells(rgb, cells_of(logits, cell_size), cell_size, segmenter.refine)
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
-            sp_loss.update(self.whole_image_sp_loss(rgb, labels[0]))
+            target = F.interpolate(labels[0][None, None].float(), size=logits.shape[-2:], mode="nearest")[0].long()
+            assoc = torch.softmax(logits.float(), dim=1)
+            sp_loss.update(
+                superpixel_loss(assoc, target.to(assoc.device), cell_size, scale=1.0, reduction="mean")["total"]
+            )
             out.append(superpixels)
         return out
 

@@ -12,15 +12,15 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from pcnet.data.datasets import EpochSeededSampler
-from pcnet.evaluation import write_csv
-from pcnet.inference import Segmenter
+from pcnet.io import write_csv
+from pcnet.methods.learned import Segmenter
 from pcnet.prediction import predict_one
 
 __all__ = ["PredictionTask", "predict_with_trainer"]
 
 
 class PredictionTask(L.LightningModule):
-    """Wraps a :class:`~pcnet.inference.Segmenter`; Lightning moves its model to each rank's device."""
+    """Wraps a :class:`~pcnet.methods.learned.Segmenter`; Lightning moves its model to each rank's device."""
 
     def __init__(self, segmenter: Segmenter, output: Path, n_segments: int | None, mean: bool, overwrite: bool) -> None:
         super().__init__()

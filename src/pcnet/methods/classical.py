@@ -36,7 +36,6 @@ from pcnet.ops.connectivity import enforce_connectivity
 
 __all__ = [
     "CLASSICAL_METHODS",
-    "HAS_XIMGPROC",
     "OPENCV_FIX",
     "felzenszwalb",
     "grid_labels",
@@ -56,8 +55,6 @@ CLASSICAL_METHODS: dict[str, Method] = {}
 
 #: The command that restores ``cv2.ximgproc`` (both OpenCV wheels ship the same ``cv2`` package).
 OPENCV_FIX = "pip install --force-reinstall --no-deps opencv-contrib-python-headless==4.12.0.88"
-#: Whether the contrib build of OpenCV (with ``cv2.ximgproc``) is the one installed.
-HAS_XIMGPROC = hasattr(cv2, "ximgproc")
 _THREADS_LOCK = threading.Lock()
 
 
