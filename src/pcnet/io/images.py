@@ -15,7 +15,7 @@ import numpy as np
 from pcnet._checks import check, check_finite, describe
 from pcnet.io.files import atomic_path, encode
 
-__all__ = ["ImageLike", "existing_file", "read_image", "to_rgb_uint8", "write_image"]
+__all__ = ["ImageLike", "exif_orientation", "existing_file", "read_image", "to_rgb_uint8", "write_image"]
 
 #: What every image argument accepts: an array or a path to an image file.
 ImageLike = np.ndarray | str | os.PathLike
@@ -30,8 +30,39 @@ def existing_file(path: str | os.PathLike) -> Path:
     return path
 
 
+#: formats besides JPEG that may carry an EXIF orientation
+_EXIF_SUFFIXES = (".tif", ".tiff", ".webp", ".png", ".heic")
+#: EXIF orientation (tag 0x0112) -> how to turn the stored pixels upright, as every viewer shows them
+_ORIENT = {
+    2: lambda a: a[:, ::-1],  # mirrored left-right
+    3: lambda a: a[::-1, ::-1],  # rotated 180°
+    4: lambda a: a[::-1],  # mirrored top-bottom
+    5: lambda a: a.swapaxes(0, 1),  # transposed
+    6: lambda a: np.rot90(a, -1),  # stored 90° counter-clockwise: turn clockwise (portrait phone photos)
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # transversed
+    8: lambda a: np.rot90(a, 1),  # stored 90° clockwise: turn counter-clockwise
+}
+
+
+def exif_orientation(path: str | os.PathLike) -> int:
+    """The EXIF orientation of an image file (1..8; 1 when the file has none or no EXIF)."""
+    from PIL import Image, UnidentifiedImageError  # only the header is read
+
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 1
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB(A) or grayscale, keeping its bit depth (8/16-bit, float).
+    """Read an image file as RGB(A) or grayscale, keeping its bit depth (8/16-bit, float), upright:
+    an EXIF orientation tag (a portrait phone photo stores its pixels sideways) is applied, as
+    OpenCV's ``IMREAD_COLOR`` and PIL's ``ImageOps.exif_transpose`` do, so labels and overlays
+    match what a viewer shows. Ground-truth maps are PNGs without the tag: they are read as
+    stored, and must be drawn on the upright photo (a sideways map of a non-square photo then
+    fails the size check of :func:`pcnet.data.readers.load_sample`, naming both files).
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -45,7 +76,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    return image
+    orientation = (
+        exif_orientation(path) if data[:2].tobytes() == b"\xff\xd8" or path.suffix.lower() in _EXIF_SUFFIXES else 1
+    )
+    return np.ascontiguousarray(_ORIENT[orientation](image)) if orientation != 1 else image
 
 
 def to_rgb_uint8(image: ImageLike, name: str = "image") -> np.ndarray:
