@@ -2,11 +2,18 @@
 
 python -m pcnet.predict input=photos/ output=superpixels/ method=pcnet checkpoint=pcnet.pt
 python -m pcnet.predict input="scans/*.tif" output=out/ method=slico n_segments=2000
+python -m pcnet.predict input=photos/ output=out/ mask=photos_masks/   # superpixels inside masks only
+
+Masks: ``<stem>_mask.png`` beside an image is used by default (``mask=auto``), ``mask=DIR`` reads
+``DIR/<stem>_mask.png`` or ``DIR/<stem>.png``, ``mask=null`` none; nonzero pixels are inside. A
+masked image's label map is ``<stem>_labels.npy`` (int32, −1 outside the mask; 16-bit PNGs have no
+−1), and ``n_segments`` counts the superpixels inside the mask.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -42,6 +49,17 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
         not top_level,
         f"{top_level} are settings of their own: pass {' '.join(f'{k}=...' for k in top_level)}, not options=",
     )
+    masks = cfg.get("mask", "auto")
+    if masks is not None and str(masks) != "auto":
+        check(
+            Path(str(masks)).expanduser().is_dir(),
+            f"mask={masks} is not a folder; pass a folder of <stem>_mask.png or <stem>.png masks, "
+            "mask=auto (<stem>_mask.png beside each image) or mask=null",
+        )
+        check(
+            not cfg.get("lightning"),
+            f"mask={masks} (a folder) is not supported with lightning=true; put <stem>_mask.png beside the images",
+        )
     if cfg.method in list_models():
         check_tile(cfg.tile)
     else:
@@ -64,9 +82,10 @@ def segmenter(cfg: DictConfig, options: dict[str, Any]) -> Any:
         )
         return loaded.superpixels
 
-    def classical(rgb: np.ndarray, n_segments: int | None) -> np.ndarray:
-        n = n_segments or max(1, round(rgb.shape[0] * rgb.shape[1] / 256))
-        return superpixels(rgb, n, method=cfg.method, **options)
+    def classical(rgb: np.ndarray, n_segments: int | None, mask: np.ndarray | None = None) -> np.ndarray:
+        area = rgb.shape[0] * rgb.shape[1] if mask is None else int(np.count_nonzero(mask))
+        n = n_segments or max(1, round(area / 256))
+        return superpixels(rgb, n, method=cfg.method, mask=mask, **options)
 
     return classical
 
@@ -93,7 +112,14 @@ def run(cfg: DictConfig) -> int:
         result = run_lightning(cfg, options, inputs, output)  # every rank writes summary_rank<r>.csv
     else:
         result = predict_files(
-            inputs, output, segment, cfg.n_segments, bool(cfg.mean_color), bool(cfg.overwrite), bool(cfg.progress)
+            inputs,
+            output,
+            segment,
+            cfg.n_segments,
+            bool(cfg.mean_color),
+            bool(cfg.overwrite),
+            bool(cfg.progress),
+            cfg.get("mask", "auto"),
         )
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
     done = sum(r["status"] == "ok" for r in result.rows)

@@ -17,6 +17,25 @@ bsds500        ``images/<split>/<id>.jpg`` + ``gt/<split>/<id>_<k>.png``
 nyuv2          ``images/<split>/<id>.png`` + ``csv_groundTruth/<split>/<id>[-<k>].csv``
 folder         any ``image_glob`` + ``label_pattern`` (e.g. ``{stem}_label.png``)
 =============  ============================================================================
+
+Unlabelled ground-truth pixels (:func:`unlabelled_value`, which ``evaluate`` passes to the
+metrics as ``ignore``, so BR, BP, ASA and UE skip them; see :mod:`pcnet.metrics.functional`):
+
+* **mapillary**: the class ``void--unlabeled``, "evaluate: false" in the dataset's
+  ``config.json``: id 65 of the 66 classes of v1.2 (``labels``), 123 of the 124 of v2.0
+  (``labels="v2.0/labels"``, told by a ``v2.0`` folder in the label path);
+  :data:`MAPILLARY_UNLABELLED`. The other void classes (car mount, ego vehicle, ...) are
+  evaluated by Mapillary and are regions here too.
+* **nyuv2**: none. NYU's label maps mark unlabelled pixels 0, but the superpixel benchmark's CSVs
+  (``lib_tools/nyuv2_generate_ground_truth.m`` fills small unlabelled gaps, then
+  ``nyuv2_relabel.m`` renumbers 0..n-1 in raster order) give the remaining unlabelled pixels an
+  id like any region's, not a fixed value, and the benchmark scores them as a region; so do we.
+* **bsds500**: none (every pixel belongs to a region). **big**: none (0/1 object masks).
+  **face_human**: none (0 is the background class). **folder**: none.
+
+The values are explicit per-reader constants (:data:`UNLABELLED`), not guessed from the data.
+Training is separate: the data module's ``ignore_index`` (255) marks padding and unlabelled
+pixels of its crops.
 """
 
 from __future__ import annotations
@@ -34,7 +53,20 @@ from pcnet._checks import check
 from pcnet.data.bsds500 import LAYOUT, Sample, bsds500_samples
 from pcnet.io import read_image, read_label_map, to_rgb_uint8
 
-__all__ = ["READERS", "big", "bsds500", "face_human", "folder", "list_samples", "load_sample", "mapillary", "nyuv2"]
+__all__ = [
+    "MAPILLARY_UNLABELLED",
+    "READERS",
+    "UNLABELLED",
+    "big",
+    "bsds500",
+    "face_human",
+    "folder",
+    "list_samples",
+    "load_sample",
+    "mapillary",
+    "nyuv2",
+    "unlabelled_value",
+]
 
 #: What a dataset root argument accepts (``None`` or ``""``: "data.root is not set").
 Root = str | os.PathLike | None
@@ -308,6 +340,34 @@ READERS: dict[str, Callable[..., list[Sample]]] = {
     "nyuv2": nyuv2,
 }
 _LABEL_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"big": _binary_mask}
+#: Mapillary Vistas' ``void--unlabeled`` class id per annotation version (v1.2: 66 classes, v2.0: 124)
+MAPILLARY_UNLABELLED = {"v1.2": 65, "v2.0": 123}
+#: the GT value of unlabelled pixels per reader (``None``: none; module docstring)
+UNLABELLED: dict[str, int | None] = {
+    "big": None,
+    "bsds500": None,
+    "face_human": None,
+    "folder": None,
+    "mapillary": MAPILLARY_UNLABELLED["v1.2"],
+    "nyuv2": None,
+}
+
+
+def unlabelled_value(reader_name: str | None, sample: Sample | None = None) -> int | None:
+    """The ground-truth value of the unlabelled pixels of a dataset's sample, or ``None``
+    (:data:`UNLABELLED`; for Mapillary v2.0 labels, which ``sample`` tells by its label path, 123).
+
+    Example:
+        >>> unlabelled_value("mapillary"), unlabelled_value("bsds500"), unlabelled_value(None)
+        (65, None, None)
+    """
+    if reader_name is None:
+        return None
+    name = _reader_name(reader_name)
+    if name == "mapillary" and sample is not None:
+        if any(part.startswith("v2") for path in sample.ground_truth for part in Path(path).parts):
+            return MAPILLARY_UNLABELLED["v2.0"]
+    return UNLABELLED[name]
 
 
 def _reader_name(name: str) -> str:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from pcnet._checks import check
 from pcnet.data.bsds500 import Sample
-from pcnet.data.readers import load_sample
+from pcnet.data.readers import load_sample, unlabelled_value
 from pcnet.io import read_label_map
 from pcnet.metrics.functional import METRIC_NAMES, prepare, score_prepared
 
@@ -94,7 +94,11 @@ def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None, str | No
     sample, settings, tolerance, reader = args
     image, gt_maps = load_sample(sample, reader)
     height, width = image.shape[:2]
-    gts = [prepare(gt, tolerance, connected=False, name=str(p)) for gt, p in zip(gt_maps, sample.ground_truth)]
+    ignore = unlabelled_value(reader, sample)  # unlabelled GT pixels: skipped by the metrics
+    gts = [
+        prepare(gt, tolerance, connected=False, name=str(p), ignore=ignore)
+        for gt, p in zip(gt_maps, sample.ground_truth)
+    ]
     rows = []
     for setting in settings:
         start = time.perf_counter()

@@ -12,7 +12,20 @@ from pcnet._checks import check, check_label_map, describe
 from pcnet.io.files import atomic_path, encode
 from pcnet.io.images import existing_file
 
-__all__ = ["read_label_map", "write_label_map"]
+__all__ = ["OUTSIDE", "read_label_map", "write_label_map"]
+
+#: the label outside a mask (``pcnet.superpixels(..., mask=...)``): label maps holding it are
+#: ``.npy`` files (int32), since a 16-bit PNG has no −1
+OUTSIDE = -1
+
+
+def _check_labels(labels: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+    """:func:`check_label_map`, but −1 (:data:`OUTSIDE`) is allowed; returns ``(labels, masked)``."""
+    if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.signedinteger) and labels.size:
+        if int(labels.min()) == OUTSIDE:
+            check_label_map(np.maximum(labels, 0), name)  # everything else as for any label map
+            return labels, True
+    return check_label_map(labels, name), False
 
 
 def _colour_ids(pixels: np.ndarray) -> np.ndarray:
@@ -43,6 +56,8 @@ def read_label_map(path: str | os.PathLike) -> np.ndarray:
       is ignored, and an image whose colour channels are all equal is a grey map (values kept).
     * ``.csv``: comma-separated integers, one row per image row (the superpixel-benchmark format).
     * ``.npy``: a 2-D integer array; anything else is decoded by OpenCV (single channel only).
+      An ``.npy`` map may hold −1 (:data:`OUTSIDE`: outside a mask, as :func:`write_label_map`
+      writes masked superpixels); it comes back as is, with −1.
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -87,18 +102,32 @@ def read_label_map(path: str | os.PathLike) -> np.ndarray:
         labels.ndim == 2,
         f"label map {path} must be a single-channel (H, W) image; got {describe(labels)}",
     )
+    if suffix == ".npy":
+        return _check_labels(labels, f"label map {path}")[0]
     return check_label_map(labels, f"label map {path}")
 
 
 def write_label_map(path: str | os.PathLike, labels: np.ndarray) -> Path:
-    """Write labels atomically: 16-bit PNG when they fit (max < 65536), else ``.npy``.
+    """Write labels atomically: 16-bit PNG when they fit (0 <= labels < 65536), else ``.npy``
+    (int32).
 
-    Returns the path actually written: a ``.png`` request for labels that do not fit 16 bits is
-    written next to it as ``.npy`` instead.
+    Labels with −1 (:data:`OUTSIDE`: superpixels inside a mask, ``pcnet.superpixels(...,
+    mask=...)``) do not fit a 16-bit PNG either: they are written as ``.npy``, and
+    :func:`read_label_map` gives the −1 back. Returns the path actually written: a ``.png``
+    request for labels that do not fit is written next to it as ``.npy`` instead.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> written = write_label_map(folder / "a_labels.png", np.array([[0, 1], [-1, -1]]))
+        >>> written.name, read_label_map(written).tolist()
+        ('a_labels.npy', [[0, 1], [-1, -1]])
     """
-    labels = check_label_map(labels)
+    if hasattr(labels, "detach"):
+        labels = labels.detach().cpu().numpy()
+    labels, masked = _check_labels(labels, "labels")
     path = Path(path)
-    if path.suffix.lower() == ".png" and int(labels.max()) >= 2**16:
+    if path.suffix.lower() == ".png" and (masked or int(labels.max()) >= 2**16):
         path = path.with_suffix(".npy")
     if path.suffix.lower() == ".npy":
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:

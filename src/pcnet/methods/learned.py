@@ -7,12 +7,14 @@ The options of a learned method are the :class:`Segmenter`'s fields plus ``check
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, fields
 from types import EllipsisType
 from typing import Any
 
@@ -27,6 +29,7 @@ from pcnet.methods.tiling import AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, 
 from pcnet.models import default_checkpoint, list_models, load_model
 from pcnet.models.base import SuperpixelModel
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, hard_labels, n_segments_for, refine_superpixels
+from pcnet.ops.connectivity import check_mask, segment_in_mask
 
 __all__ = ["LOAD_OPTIONS", "Segmenter", "learned_method", "load_segmenter", "segmenter_options"]
 
@@ -59,6 +62,9 @@ class Segmenter:
             Fragments a refined label splits into join their neighbours, so K stays put.
         refine_iter: boundary sweeps per refinement round; ``None``: the staircase height, i.e.
             the factor between the image and the network input (PCNet: 4 at its native grid).
+        stages: not an option: ``stages(name)`` returns a context manager around each stage
+            (``resize``, ``network``, ``hard labels``, ``upscale``, ``connectivity``, ``refine``);
+            ``python -m pcnet.benchmark stages`` times them with it.
     """
 
     model: SuperpixelModel
@@ -68,6 +74,10 @@ class Segmenter:
     progress: bool = False
     refine: bool = True
     refine_iter: int | None = None
+    stages: Callable[[str], AbstractContextManager[Any]] | None = field(default=None, repr=False, compare=False)
+
+    def _stage(self, name: str) -> AbstractContextManager[Any]:
+        return self.stages(name) if self.stages is not None else contextlib.nullcontext()
 
     def __post_init__(self) -> None:
         check_tile(self.tile)
@@ -79,30 +89,38 @@ class Segmenter:
         self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
         check_fraction(self.min_size_fraction, "min_size_fraction")
 
-    def _logits_tiled(self, x: torch.Tensor, tile: int, cell_size: int) -> Iterator[tuple[torch.Tensor, int, int]]:
+    def _scores_tiled(self, x: torch.Tensor, tile: int, cell_size: int) -> Iterator[tuple[torch.Tensor, int, int]]:
         height, width = x.shape[-2:]
-        stride, u = self.model.backbone.stride, self.model.upscale
+        stride, u, f = self.model.backbone.stride, self.model.upscale, self.model.scores_scale
         boxes = [(r, c) for r in tiles(height, tile, self.halo, stride) for c in tiles(width, tile, self.halo, stride)]
         for (y0, y1, cy0, cy1), (x0, x1, cx0, cx1) in tqdm(boxes, desc="tiles", disable=not self.progress, leave=False):
-            logits = self.model.association_logits(x[..., y0:y1, x0:x1], cell_size)
-            core = logits[..., u * (cy0 - y0) : u * (cy1 - y0), u * (cx0 - x0) : u * (cx1 - x0)]
+            with self._stage("network"):
+                scores = self.model.inference_scores(x[..., y0:y1, x0:x1], cell_size)
+            core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]
             yield core, u * cy0, u * cx0
 
     @torch.no_grad()
     def cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:
         """Hard cell ids (int32) at the working resolution, and the grid's cell size."""
         model = self.model
-        x, cell_size = model.prepare(rgb, n_segments)
+        with self._stage("resize"):
+            x, cell_size = model.prepare(rgb, n_segments)
         out_h, out_w = model.upscale * x.shape[-2], model.upscale * x.shape[-1]
         if tile == "auto":
             large = out_h * out_w > AUTO_TILE_OUTPUT or x.shape[-2] * x.shape[-1] > AUTO_TILE_INPUT
             tile = 256 if large else None
         if tile is None or not model.tileable:
-            return cells_of(model.association_logits(x, cell_size), cell_size), cell_size
+            with self._stage("network"):
+                scores = model.inference_scores(x, cell_size)
+            with self._stage("hard labels"):
+                return model.cells_from_scores(scores, cell_size)[0].cpu().numpy(), cell_size
         cells = np.empty((out_h, out_w), dtype=np.int32)
-        for core, top, left in self._logits_tiled(x, int(tile), cell_size):
-            ids = hard_labels(core, cell_size, origin=(top, left), image_size=(out_h, out_w))[0]
-            cells[top : top + ids.shape[0], left : left + ids.shape[1]] = ids.cpu().numpy()
+        for core, top, left in self._scores_tiled(x, int(tile), cell_size):
+            with self._stage("hard labels"):
+                ids = model.cells_from_scores(
+                    core.contiguous(), cell_size, origin=(top, left), image_size=(out_h, out_w)
+                )[0]
+                cells[top : top + ids.shape[0], left : left + ids.shape[1]] = ids.cpu().numpy()
         return cells, cell_size
 
     def labels_from_cells(self, rgb: np.ndarray, cells: np.ndarray, cell_size: int, refine: bool) -> np.ndarray:
@@ -113,12 +131,15 @@ class Segmenter:
         # how many full-resolution pixels one network-input pixel spans: the staircase height
         factor = self.model.upscale * height / cells.shape[0]
         if cells.shape != (height, width):
-            cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
-        labels = enforce_connectivity(cells, self.min_size_fraction, n_segments=n_cells, keep_largest=True)
+            with self._stage("upscale"):
+                cells = cv2.resize(cells, (width, height), interpolation=cv2.INTER_NEAREST)
+        with self._stage("connectivity"):
+            labels = enforce_connectivity(cells, self.min_size_fraction, n_segments=n_cells, keep_largest=True)
         if not refine:
             return labels
         n_iter = self.refine_iter or max(2, math.ceil(factor))
-        return refine_superpixels(rgb, labels, n_cells, self.min_size_fraction, n_iter=n_iter)
+        with self._stage("refine"):
+            return refine_superpixels(rgb, labels, n_cells, self.min_size_fraction, n_iter=n_iter)
 
     def superpixels(
         self,
@@ -126,15 +147,37 @@ class Segmenter:
         n_segments: int | None = None,
         tile: int | str | None | EllipsisType = ...,
         refine: bool | EllipsisType = ...,
+        mask: np.ndarray | None = None,
     ) -> np.ndarray:
         """``(H, W)`` int32 superpixels 0..K-1, 4-connected; ``tile`` (``None``: whole image) and
         ``refine`` override the segmenter's own when given. The model runs in evaluation mode (a
-        model in training mode is put back in it afterwards)."""
+        model in training mode is put back in it afterwards).
+
+        ``mask``: ``(H, W)`` boolean, ``True`` inside: superpixels only there, ``-1`` outside, and
+        ``n_segments`` counts those inside, as in :func:`pcnet.superpixels` (the same labels). The
+        network, refinement and connectivity run on the mask's bounding box at the density that
+        puts ``n_segments`` inside; then the mask is applied and connectivity enforced inside it
+        (:func:`pcnet.ops.connectivity.segment_in_mask`), so refinement never moves a label across
+        the mask border and no superpixel reaches outside. All ``True``: as no mask; all
+        ``False``: all ``-1``."""
         refine = self.refine if refine is ... else refine
         tile = self.tile if tile is ... else tile
         _check_refine(refine)
         check_tile(tile)
         rgb = to_rgb_uint8(image)
+        if mask is not None:
+            mask = check_mask(mask, rgb.shape)
+            inside = int(np.count_nonzero(mask))
+            if n_segments is not None:
+                n_segments = check_n_segments(n_segments)
+                check(
+                    inside == 0 or n_segments <= inside,
+                    f"n_segments={n_segments} exceeds the number of pixels inside the mask ({inside}); "
+                    "ask for fewer superpixels",
+                )
+            return segment_in_mask(
+                lambda box, n: self.superpixels(box, n, tile, refine), rgb, n_segments, mask, self.min_size_fraction
+            )
         if n_segments is not None:
             n_segments = check_n_segments(n_segments, rgb.shape[0] * rgb.shape[1])
         was_training = self.model.training
@@ -153,7 +196,7 @@ def cells_of(logits: torch.Tensor, cell_size: int) -> np.ndarray:
 
 def segmenter_options() -> dict[str, Any]:
     """The :class:`Segmenter` fields a user sets per call, with their defaults."""
-    return {f.name: f.default for f in fields(Segmenter) if f.name not in ("model", "progress")}
+    return {f.name: f.default for f in fields(Segmenter) if f.name not in ("model", "progress", "stages")}
 
 
 def load_segmenter(

@@ -31,9 +31,7 @@ from pcnet._checks import (
 )
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.methods.classical import CLASSICAL_METHODS, Method
-from pcnet.methods.learned import learned_method
-from pcnet.models import list_models
-from pcnet.ops.connectivity import enforce_connectivity
+from pcnet.ops.connectivity import check_mask, enforce_connectivity, segment_in_mask
 
 __all__ = [
     "available_methods",
@@ -88,6 +86,9 @@ def is_connected(method: str) -> bool:
 def _add_learned() -> None:
     """One learned method per registered model, including models registered after this import
     (a plugin's ``@register_model`` is all it takes)."""
+    from pcnet.methods.learned import learned_method  # PyTorch loads here, not for the classical methods
+    from pcnet.models import list_models
+
     for name in list_models():
         if name not in _METHODS:
             register_method(name, connected=True)(learned_method(name))
@@ -100,11 +101,12 @@ def available_methods() -> list[str]:
 
 
 def _lookup(method: str) -> Method:
-    _add_learned()
-    check(
-        isinstance(method, str) and method in _METHODS,
-        f"unknown superpixel method {method!r}; available: {', '.join(available_methods())}",
-    )
+    if not isinstance(method, str) or method not in _METHODS:
+        _add_learned()
+        check(
+            isinstance(method, str) and method in _METHODS,
+            f"unknown superpixel method {method!r}; available: {', '.join(available_methods())}",
+        )
     return _METHODS[method]
 
 
@@ -141,6 +143,7 @@ def superpixels(
     method: str = "slic",
     *,
     min_size_fraction: float | None = None,
+    mask: np.ndarray | None = None,
     **options: object,
 ) -> np.ndarray:
     """Superpixels of one image: ``(H, W)`` int32 labels ``0..K-1``, each a 4-connected region.
@@ -157,10 +160,24 @@ def superpixels(
             smaller than this fraction of ``H·W / n_segments`` are merged into a neighbour; ``0`` only
             splits and renumbers. ``None``: the method's default (``method_options(method)``: 0.06
             for the learned methods, SCN's; 0 for the classical ones, which apply their own rules).
+        mask: ``(H, W)`` boolean (or 0/1) array, ``True`` where superpixels are wanted, as
+            skimage's ``mask=``; every method takes it. Outside the mask the label is ``-1``;
+            inside, superpixels are numbered ``0..K-1``, each one 4-connected region inside the
+            mask, and ``n_segments`` counts superpixels inside the mask. The method runs on the
+            mask's bounding box asked for ``n_segments`` scaled by the inverse of the mask's share
+            of that box (the same density), then :func:`pcnet.ops.enforce_connectivity` with the
+            mask cuts the labels at the mask border: pieces cut off (and superpixels lying mostly
+            outside) join an inside neighbour, never the outside. Why ``-1`` and not skimage's
+            ``0`` outside with ``start_label=1``: the superpixels keep ``0..K-1``, so label maps
+            index arrays directly, ``labels.max() + 1`` is still K, and the background can never
+            be mistaken for a superpixel. An all-``True`` mask gives exactly the labels of no mask;
+            an all-``False`` mask gives all ``-1`` (K = 0; not an error, so a batch with an
+            empty mask goes on).
         **options: method options (:func:`method_options` lists them with their defaults).
 
     Raises:
-        ValueError: unknown method or option, bad ``n_segments``, empty or non-finite image.
+        ValueError: unknown method or option, bad ``n_segments`` (more than the pixels inside the
+            mask), empty or non-finite image, mask of another size or not boolean/0-1.
 
     Example:
         >>> image = np.zeros((40, 60, 3), np.uint8)
@@ -170,6 +187,10 @@ def superpixels(
         ((40, 60), dtype('int32'), 0)
         >>> bool((labels[:, 29] != labels[:, 30]).all())      # the edge is a superpixel boundary
         True
+        >>> inside = np.zeros((40, 60), bool); inside[5:35, 10:50] = True
+        >>> masked = superpixels(image, n_segments=6, mask=inside)
+        >>> bool((masked[~inside] == -1).all()), bool((masked[inside] >= 0).all())
+        (True, True)
     """
     fn = _lookup(method)
     check_options(method, options)
@@ -188,16 +209,27 @@ def superpixels(
         n_segments <= height * width,
         f"n_segments={n_segments} exceeds the number of pixels of the {height}×{width} image ({height * width})",
     )
+    if mask is not None:
+        mask = check_mask(mask, rgb.shape)
+        inside = int(np.count_nonzero(mask))
+        check(
+            inside == 0 or n_segments <= inside,
+            f"n_segments={n_segments} exceeds the number of pixels inside the mask ({inside}); "
+            "ask for fewer superpixels",
+        )
     if is_connected(method):
         options["min_size_fraction"] = min_size_fraction
-    labels = np.asarray(fn(rgb, int(n_segments), **options))
-    check(
-        labels.shape == (height, width),
-        f"method {method!r} returned labels of {describe(labels)}; expected shape ({height}, {width})",
-    )
-    if is_connected(method):
-        return labels
-    return enforce_connectivity(labels, min_size_fraction, n_segments=int(n_segments))
 
+    def segment(rgb: np.ndarray, n_segments: int) -> np.ndarray:
+        labels = np.asarray(fn(rgb, int(n_segments), **options))
+        check(
+            labels.shape == rgb.shape[:2],
+            f"method {method!r} returned labels of {describe(labels)}; expected shape {rgb.shape[:2]}",
+        )
+        if is_connected(method):
+            return labels
+        return enforce_connectivity(labels, min_size_fraction, n_segments=int(n_segments))
 
-_add_learned()
+    if mask is None:
+        return segment(rgb, n_segments)
+    return segment_in_mask(segment, rgb, int(n_segments), mask, min_size_fraction)

@@ -19,6 +19,11 @@ non-negative integer maps of the same shape (NumPy arrays or tensors).
 * K (``n_superpixels``) is the number of 4-connected superpixels actually present. Superpixels
   are split into their 4-connected components before ASA, UE and CO are computed; GT regions are
   used as given.
+* Unlabelled GT pixels (``ignore``: the dataset's value for them, e.g. Mapillary's void class;
+  :func:`pcnet.data.readers.unlabelled_value`) are skipped: they are no GT boundary (nor is a
+  border between them and a region), superpixel boundary pixels on them are not scored by BP,
+  and ASA and UE count only labelled pixels (``N`` is their number, ``|S_j|`` the labelled part
+  of a superpixel). CO and K describe the superpixels alone and do not change.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class PreparedSegmentation:
     boundary: np.ndarray  #: (H, W) bool boundary pixels
     near_boundary: np.ndarray  #: boundary dilated by the tolerance window
     tolerance: int
+    valid: np.ndarray | None = None  #: (H, W) bool pixels that count (``None``: all); see ``prepare(ignore=)``
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -103,21 +109,38 @@ def _resolve_tolerance(tolerance: int | None, shape: tuple[int, int]) -> int:
 
 
 def prepare(
-    labels: np.ndarray, tolerance: int | None = None, connected: bool = True, name: str = "labels"
+    labels: np.ndarray,
+    tolerance: int | None = None,
+    connected: bool = True,
+    name: str = "labels",
+    ignore: int | None = None,
 ) -> PreparedSegmentation:
     """Validate and precompute a segmentation for scoring.
 
     ``connected=True`` (superpixels) splits labels into 4-connected components; ``False``
-    (ground truth) keeps the regions as given.
+    (ground truth) keeps the regions as given. ``ignore`` (ground truth): the value of unlabelled
+    pixels, which the metrics skip (module docstring); ``None``: every pixel is labelled.
     """
     labels = check_label_map(labels, name)
+    check(
+        ignore is None or (isinstance(ignore, (int, np.integer)) and not isinstance(ignore, bool)),
+        f"ignore must be an integer label value or None; got {ignore!r}",
+    )
     if connected:
         ids = connected_components(labels)
         n = int(ids.max()) + 1
     else:
         ids, n = relabel_sequential(labels)
     radius = _resolve_tolerance(tolerance, labels.shape)
-    boundary = find_boundaries(ids)
+    valid = None if ignore is None else labels != ignore
+    if valid is not None and valid.all():
+        valid = None
+    check(
+        valid is None or connected is False,
+        f"ignore= applies to ground truth (connected=False), not to superpixels ({name})",
+    )
+    ignored_id = None if valid is None else int(ids[~valid][0])  # one id: the regions are as given
+    boundary = find_boundaries(ids, ignore_index=ignored_id)
     return PreparedSegmentation(
         labels=ids,
         n=n,
@@ -125,6 +148,7 @@ def prepare(
         boundary=boundary,
         near_boundary=_dilate(boundary, radius),
         tolerance=radius,
+        valid=valid,
     )
 
 
@@ -133,8 +157,12 @@ def _ratio(num: int, den: int) -> float:
 
 
 def _intersections(sp: PreparedSegmentation, gt: PreparedSegmentation) -> tuple[np.ndarray, np.ndarray]:
-    """Non-zero overlaps ``n_ij`` as ``(j, n_ij)``: superpixel j has n_ij pixels in GT region i."""
-    codes = sp.labels.ravel().astype(np.int64) * gt.n + gt.labels.ravel()
+    """Non-zero overlaps ``n_ij`` as ``(j, n_ij)``: superpixel j has n_ij pixels in GT region i
+    (labelled GT pixels only)."""
+    if gt.valid is None:
+        codes = sp.labels.ravel().astype(np.int64) * gt.n + gt.labels.ravel()
+    else:
+        codes = sp.labels[gt.valid].astype(np.int64) * gt.n + gt.labels[gt.valid]
     if sp.n * gt.n <= 4 * codes.size:  # dense counting is O(N) and fast
         counts = np.bincount(codes, minlength=sp.n * gt.n)
         codes = np.flatnonzero(counts)
@@ -176,16 +204,21 @@ def score_prepared(
     if "br" in metrics:
         out["br"] = _ratio(np.count_nonzero(gt.boundary & sp.near_boundary), np.count_nonzero(gt.boundary))
     if "bp" in metrics:
-        out["bp"] = _ratio(np.count_nonzero(sp.boundary & gt.near_boundary), np.count_nonzero(sp.boundary))
+        scored = sp.boundary if gt.valid is None else sp.boundary & gt.valid
+        out["bp"] = _ratio(np.count_nonzero(scored & gt.near_boundary), np.count_nonzero(scored))
     if "asa" in metrics or "ue" in metrics:
         j, overlap = _intersections(sp, gt)
-        total = sp.labels.size
+        if gt.valid is None:
+            total, sizes = sp.labels.size, sp.sizes
+        else:  # labelled pixels only: N and the labelled part of each superpixel
+            total = int(np.count_nonzero(gt.valid))
+            sizes = np.bincount(sp.labels[gt.valid], minlength=sp.n)
         if "asa" in metrics:
             best = np.zeros(sp.n, dtype=np.int64)
             np.maximum.at(best, j, overlap)
-            out["asa"] = float(best.sum()) / total
+            out["asa"] = _ratio(int(best.sum()), total)
         if "ue" in metrics:
-            out["ue"] = float(np.minimum(overlap, sp.sizes[j] - overlap).sum()) / total
+            out["ue"] = _ratio(int(np.minimum(overlap, sizes[j] - overlap).sum()), total)
     if "co" in metrics:
         out["co"] = _compactness(sp)
     if "n_superpixels" in metrics:
@@ -198,6 +231,7 @@ def superpixel_scores(
     gt: np.ndarray,
     tolerance: int | None = None,
     metrics: Sequence[str] = METRIC_NAMES,
+    ignore: int | None = None,
 ) -> dict[str, float]:
     """All benchmark metrics of superpixels ``labels`` against one ground truth ``gt``.
 
@@ -206,6 +240,7 @@ def superpixel_scores(
         gt: ``(H, W)`` ground-truth segmentation (non-negative integers).
         tolerance: boundary tolerance in pixels; ``None`` uses :func:`boundary_tolerance`.
         metrics: subset of :data:`METRIC_NAMES` to compute.
+        ignore: the GT value of unlabelled pixels, skipped by the metrics (module docstring).
 
     Returns:
         ``{"br", "bp", "asa", "ue", "co", "n_superpixels"}`` (those requested) as floats.
@@ -224,7 +259,7 @@ def superpixel_scores(
     radius = _resolve_tolerance(tolerance, labels.shape)
     return score_prepared(
         prepare(labels, radius, connected=True, name="labels"),
-        prepare(gt, radius, connected=False, name="gt"),
+        prepare(gt, radius, connected=False, name="gt", ignore=ignore),
         metrics,
     )
 

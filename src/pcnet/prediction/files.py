@@ -5,6 +5,11 @@
   run leaves no partial file.
 * An unreadable or non-image input is reported by name and skipped; the run goes on.
 * Inputs are never written over, and outputs go next to them only when asked.
+* Masks (:func:`find_mask`): ``<stem>_mask.png`` beside an image, or ``<stem>_mask.png`` /
+  ``<stem>.png`` in a mask folder; nonzero pixels are inside. Superpixels then lie inside the mask
+  only and the label map holds −1 outside, so it is written as ``<stem>_labels.npy`` (int32; a
+  16-bit PNG has no −1), which :func:`pcnet.io.read_label_map` reads back with its −1. A
+  ``<stem>_mask.png`` beside an image ``<stem>.*`` is never an input itself.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from pcnet.ops.draw import draw_boundaries, mean_color
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MASK_SUFFIX",
     "PredictionResult",
     "find_inputs",
+    "find_mask",
     "keep_earlier_rows",
     "predict_files",
     "predict_one",
@@ -45,23 +52,79 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
-Segment = Callable[[np.ndarray, int | None], np.ndarray]
+#: the mask of image ``<stem>.*``: ``<stem>_mask.png`` (beside it, or in a mask folder)
+MASK_SUFFIX = "_mask.png"
+#: ``segment(rgb, n_segments)``, or ``segment(rgb, n_segments, mask=...)`` for an image with a mask
+Segment = Callable[..., np.ndarray]
+
+
+def _without_masks(files: list[Path]) -> list[Path]:
+    """``files`` less every ``<stem>_mask.png`` beside an image ``<stem>.*`` (that image's mask);
+    each folder is listed once."""
+    stems: dict[Path, set[str]] = {}
+
+    def images_in(folder: Path) -> set[str]:
+        if folder not in stems:
+            stems[folder] = {p.stem for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+        return stems[folder]
+
+    return [
+        p
+        for p in files
+        if not (p.name.lower().endswith(MASK_SUFFIX) and p.name[: -len(MASK_SUFFIX)] in images_in(p.parent))
+    ]
 
 
 def find_inputs(spec: str | os.PathLike) -> list[Path]:
-    """Image files named by a file, a folder (its image files, sorted) or a glob pattern."""
+    """Image files named by a file, a folder (its image files, sorted) or a glob pattern; in a
+    folder or a pattern, ``<stem>_mask.png`` beside an image ``<stem>.*`` is that image's mask
+    (:func:`find_mask`), not an input."""
     path = Path(spec).expanduser()
     if path.is_file():
         return [path]
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _without_masks(files)
         check(bool(files), f"input={path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
         return files
     matches = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
     if not matches and not glob.has_magic(str(path)):
         raise FileNotFoundError(f"input={path}: no such file or folder")
+    matches = _without_masks(matches)
     check(bool(matches), f"input={path}: the pattern matches no file")
     return matches
+
+
+def find_mask(image: Path, masks: str | os.PathLike | None = "auto") -> Path | None:
+    """The mask file of ``image`` (nonzero pixels inside), or ``None`` for no mask.
+
+    ``masks``: ``"auto"``: ``<stem>_mask.png`` beside the image when there is one; ``None``: no
+    masks; a folder: ``<folder>/<stem>_mask.png``, else ``<folder>/<stem>.png`` (a missing one is
+    an error for that image).
+    """
+    if masks is None:
+        return None
+    if str(masks) == "auto":
+        beside = image.with_name(image.stem + MASK_SUFFIX)
+        return beside if beside.is_file() else None
+    folder = Path(masks).expanduser()
+    check(folder.is_dir(), f"mask={folder} is not a folder (expected <stem>{MASK_SUFFIX} or <stem>.png masks)")
+    for name in (image.stem + MASK_SUFFIX, image.stem + ".png"):
+        if (folder / name).is_file():
+            return folder / name
+    check(False, f"no mask for {image.name} in mask={folder} (looked for {image.stem}{MASK_SUFFIX}, {image.stem}.png)")
+    return None
+
+
+def read_mask(path: Path, shape: tuple[int, ...], image: Path) -> np.ndarray:
+    """The mask file ``path`` of ``image`` as an ``(H, W)`` bool array: nonzero pixels inside."""
+    values = read_label_map(path)
+    check(
+        values.shape == tuple(shape[:2]),
+        f"mask {path} is {values.shape[0]}×{values.shape[1]} but the image {image} is {shape[0]}×{shape[1]}; "
+        "give it the image's size",
+    )
+    return values > 0
 
 
 def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_inputs: bool = False) -> Path:
@@ -108,7 +171,8 @@ def keep_earlier_rows(rows: Sequence[dict[str, Any]], output: Path) -> list[dict
 
 
 def _labels_path(output: Path, image: Path) -> Path:
-    """The label map written for ``image``: ``<stem>_labels.png``, or ``.npy`` when K >= 65536."""
+    """The label map written for ``image``: ``<stem>_labels.png``, or ``.npy`` when K >= 65536 or
+    it has a mask (−1 outside)."""
     png = output / f"{image.stem}_labels.png"
     return png if png.exists() or not png.with_suffix(".npy").exists() else png.with_suffix(".npy")
 
@@ -136,9 +200,14 @@ def predict_one(
     n_segments: int | None = None,
     mean: bool = False,
     overwrite: bool = False,
+    masks: str | os.PathLike | None = "auto",
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
-    input file: the row says ``failed`` and why)."""
+    input file: the row says ``failed`` and why).
+
+    ``masks`` finds the image's mask (:func:`find_mask`); with one, ``segment`` is called with
+    ``mask=``, the label map holds −1 outside (written as ``.npy``), the overlay also outlines the
+    mask and the mean-colour image is black outside."""
     row: dict[str, Any] = {
         "file": str(path),
         "height": "",
@@ -157,13 +226,20 @@ def predict_one(
             stale.unlink(missing_ok=True)
     try:
         image = read_image(path)
+        mask_path = find_mask(path, masks)
+        mask = None if mask_path is None else read_mask(mask_path, image.shape, path)
         start = time.perf_counter()
-        labels = segment(image, n_segments)
+        labels = segment(image, n_segments) if mask is None else segment(image, n_segments, mask=mask)
         seconds = time.perf_counter() - start
-        write_image(output / f"{path.stem}_overlay.png", draw_boundaries(image, labels))
+        shown = labels if mask is None else labels + 1  # outside (−1) as a region of its own: 0
+        write_image(output / f"{path.stem}_overlay.png", draw_boundaries(image, shown))
         if mean:
-            write_image(output / f"{path.stem}_mean.png", mean_color(image, labels))
-        write_label_map(labels_path, labels)  # last: its presence marks the image as done
+            colours = mean_color(image, shown)
+            if mask is not None:
+                colours[~mask] = 0
+            write_image(output / f"{path.stem}_mean.png", colours)
+        written = write_label_map(labels_path, labels)  # last: its presence marks the image as done
+        labels_path.with_suffix(".npy" if written.suffix == ".png" else ".png").unlink(missing_ok=True)  # a rerun's
     except USER_ERRORS as err:
         return {**row, "status": "failed", "error": str(err)}
     return {
@@ -185,9 +261,11 @@ def predict_files(
     mean: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    masks: str | os.PathLike | None = "auto",
 ) -> PredictionResult:
-    """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``."""
+    """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``;
+    ``masks`` as in :func:`find_mask`."""
     result = PredictionResult()
     for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
-        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite))
+        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks))
     return result
