@@ -21,6 +21,7 @@ from pcnet._checks import check
 from pcnet._cli import instantiate, run_cli
 from pcnet.training.callbacks import RunSummary
 from pcnet.training.checkpoints import check_resume_checkpoint, init_weights
+from pcnet.training.loggers import finish_wandb
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,23 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer, callbacks=callbacks, logger=_instantiate_group(cfg.get("logger")) or False
     )
     hparams = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
-    for logger in trainer.loggers:
-        logger.log_hyperparams(hparams)
-    log.info("outputs: %s", output_dir)
-    if cfg.get("train"):
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    if cfg.get("test"):
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
-        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+    failed = True
+    try:
+        for logger in trainer.loggers:
+            logger.log_hyperparams(hparams)
+        log.info("outputs: %s", output_dir)
+        if cfg.get("train"):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if cfg.get("test"):
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+            metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()})
+        failed = False
+    finally:
+        # a wandb run stays open until finished: the next run of this process (a multirun job)
+        # would log into it
+        finish_wandb(trainer.loggers, failed=failed)
     return metrics
 
 

@@ -1,4 +1,5 @@
-"""Lightning callbacks: superpixel overlays of fixed validation images for every logger."""
+"""Lightning callbacks: superpixel overlays of fixed validation images for every logger, BR–K and
+BR–BP curves for wandb, and the run summary."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from pcnet.io import write_image
+from pcnet.methods.learned import Segmenter
+from pcnet.metrics.functional import superpixel_scores
 from pcnet.ops.draw import draw_boundaries
 
-__all__ = ["OverlayLogger", "RunSummary", "log_images"]
+__all__ = ["CurveLogger", "OverlayLogger", "RunSummary", "log_images"]
 
 
 def log_images(trainer: L.Trainer, images: dict[str, np.ndarray]) -> None:
@@ -62,6 +65,87 @@ class OverlayLogger(L.Callback):
         if self._images:
             log_images(trainer, self._images)
         self._images = {}
+
+
+class CurveLogger(L.Callback):
+    """Scores the first ``limit`` validation images at several K and logs the BR–K and BR–BP
+    curves as wandb line plots (``val_curve/br_k``, ``val_curve/br_bp``) with the scalars
+    ``val_curve/br@K`` and ``val_curve/bp@K``, every ``every_n_val`` validations (rank 0).
+
+    The superpixels come from the module's network through a
+    :class:`~pcnet.methods.learned.Segmenter` on whole images without refinement (like
+    ``val/br``); every annotator of an image is its own sample. Without a ``WandbLogger`` the
+    callback does nothing (no cost); the scalars then go to every logger of the trainer.
+    """
+
+    def __init__(self, n_segments: tuple[int, ...] | list[int] = (200, 400, 800), every_n_val: int = 1, limit: int = 4):
+        self.n_segments = sorted({int(k) for k in n_segments})
+        self.every_n_val, self.limit = every_n_val, limit
+        self._samples: list[tuple[np.ndarray, list[np.ndarray]]] = []
+        self._n_val = 0
+
+    def _active(self, trainer: L.Trainer) -> bool:
+        return (
+            trainer.is_global_zero
+            and not trainer.sanity_checking
+            and any(isinstance(logger, WandbLogger) for logger in trainer.loggers)
+        )
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Keep this batch's images and label maps until ``limit`` are kept."""
+        if not self._active(trainer) or (self._n_val + 1) % self.every_n_val:
+            return
+        for image, labels in zip(batch["image"], batch["labels"]):
+            if len(self._samples) < self.limit:
+                self._samples.append((image.cpu().numpy(), [lab.cpu().numpy() for lab in labels]))
+
+    def curves(self, net: torch.nn.Module, samples: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[dict]:
+        """``[{"K", "BR", "BP"}, ...]``: mean BR and BP over every (image, annotator) pair at each K
+        (the Ks that fit the smallest image)."""
+        segmenter = Segmenter(net, tile=None, refine=False)
+        fewest_pixels = min(rgb.shape[0] * rgb.shape[1] for rgb, _ in samples)
+        rows = []
+        for k in (k for k in self.n_segments if k <= fewest_pixels):
+            scores = [
+                superpixel_scores(labels, gt, metrics=("br", "bp"))
+                for rgb, gts in samples
+                for labels in [segmenter.superpixels(rgb, k)]
+                for gt in gts
+            ]
+            rows.append({"K": k, **{m.upper(): float(np.mean([s[m] for s in scores])) for m in ("br", "bp")}})
+        return rows
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Score the kept images at every K and log the curves (wandb) and scalars (every logger)."""
+        if not self._active(trainer):
+            return
+        self._n_val += 1
+        samples, self._samples = self._samples, []
+        if not samples or self._n_val % self.every_n_val:
+            return
+        rows = self.curves(pl_module.net, samples)
+        if not rows:
+            return
+        import wandb
+
+        step = trainer.global_step
+        scalars = {f"val_curve/{m}@{r['K']}": r[m.upper()] for r in rows for m in ("br", "bp")}
+        br_k = wandb.Table(data=[[r["K"], r["BR"]] for r in rows], columns=["K", "BR"])
+        br_bp = wandb.Table(data=[[r["BR"], r["BP"], r["K"]] for r in rows], columns=["BR", "BP", "K"])
+        plots = {
+            "val_curve/br_k": wandb.plot.line(br_k, "K", "BR", title=f"BR-K (step {step})"),
+            "val_curve/br_bp": wandb.plot.line(br_bp, "BR", "BP", title=f"BR-BP (step {step})"),
+        }
+        for logger in trainer.loggers:
+            logger.log_metrics({**scalars, **plots} if isinstance(logger, WandbLogger) else scalars, step=step)
 
 
 def _git_commit(cwd: Path) -> str | None:
@@ -134,3 +218,6 @@ class RunSummary(L.Callback):
             summary = self.summary(trainer, time.perf_counter() - self._start)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(summary, indent=2) + "\n")
+            for logger in trainer.loggers:
+                if isinstance(logger, WandbLogger):  # the run's summary panel: run_summary.*
+                    logger.experiment.summary.update({"run_summary": summary})

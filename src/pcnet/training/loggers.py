@@ -1,14 +1,47 @@
-"""Logger factories: wandb that falls back to offline mode when there is no network."""
+"""Logger factories: wandb online when logged in and reachable, offline otherwise; run names from
+the Hydra job; finishing runs; and a reader of offline run folders (local files only).
+
+``import pcnet.training.loggers`` does not import wandb: it is imported when a run starts.
+"""
 
 from __future__ import annotations
 
+import glob
+import json
+import logging
+import netrc
 import os
+import re
 import socket
+import struct
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from pcnet._checks import check
 
-__all__ = ["wandb_logger", "wandb_reachable"]
+__all__ = [
+    "finish_wandb",
+    "read_offline_run",
+    "wandb_logged_in",
+    "wandb_logger",
+    "wandb_offline_reason",
+    "wandb_reachable",
+    "wandb_run_names",
+]
+
+log = logging.getLogger(__name__)
+
+#: override keys left out of run names: the experiment is the group, the logger is always wandb
+NAME_EXCLUDE = ("experiment", "logger")
+
+
+def _host() -> tuple[str, int]:
+    url = urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai")
+    return url.hostname or "api.wandb.ai", url.port or (80 if url.scheme == "http" else 443)
 
 
 def wandb_reachable(host: str = "api.wandb.ai", port: int = 443, timeout: float = 2.0) -> bool:
@@ -20,15 +53,240 @@ def wandb_reachable(host: str = "api.wandb.ai", port: int = 443, timeout: float 
         return False
 
 
-def wandb_logger(offline: bool | str = "auto", **kwargs: Any) -> Any:
-    """A Lightning ``WandbLogger``; ``offline="auto"`` goes offline when wandb.ai is unreachable
-    or ``WANDB_MODE=offline`` is set (sync later with ``wandb sync``)."""
+def wandb_logged_in(host: str = "api.wandb.ai") -> bool:
+    """Whether wandb has credentials for ``host``: ``WANDB_API_KEY`` (or
+    ``WANDB_IDENTITY_TOKEN_FILE``) is set, or ``wandb login`` wrote them to the netrc file
+    (``$NETRC``, else ``~/.netrc`` or ``~/_netrc``). The key itself is not checked."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    path = os.environ.get("NETRC")
+    if not path:
+        home = Path("~/.netrc").expanduser()
+        path = str(home if home.exists() else Path("~/_netrc").expanduser())
+    try:
+        return netrc.netrc(os.path.expanduser(path)).authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def wandb_offline_reason() -> str | None:
+    """Why ``offline="auto"`` goes offline (``None``: online). Offline when ``WANDB_MODE`` is
+    ``offline``/``dryrun``, when there are no credentials, or when the server
+    (``WANDB_BASE_URL``, default api.wandb.ai) does not answer; ``WANDB_MODE=online`` forces online."""
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in ("offline", "dryrun"):
+        return f"WANDB_MODE={mode}"
+    if mode == "online":
+        return None
+    host, port = _host()
+    if not wandb_logged_in(host):
+        return "not logged in: run `wandb login` or set WANDB_API_KEY to log online"
+    if not wandb_reachable(host, port):
+        return f"{host}:{port} cannot be reached"
+    return None
+
+
+def _override_key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def wandb_run_names(hydra_cfg: Any, max_len: int = 128) -> dict[str, str | None]:
+    """``name``, ``group`` and ``job_type`` of a wandb run from the Hydra job config
+    (``HydraConfig.get()``).
+
+    * name: the command-line overrides, sorted and joined with ``,`` like
+      ``hydra.job.override_dirname``, without ``experiment=`` and ``logger=`` (and
+      ``hydra.job.config.override_dirname.exclude_keys``); none left: the experiment name; no
+      experiment either: ``None`` (wandb picks a name). A multirun job's name ends with
+      ``#<job number>``. Names longer than ``max_len`` (wandb's limit: 128) are cut, ending in ``…``.
+    * group: the experiment (``None`` without one); in a multirun
+      ``<experiment>/sweep-<sweep dir name>``, so the jobs of one sweep sit together.
+    * job_type: ``train``, or ``sweep`` in a multirun.
+    """
+    from hydra.types import RunMode
+
+    experiment = hydra_cfg.runtime.choices.get("experiment") or None
+    exclude = {*NAME_EXCLUDE, *(hydra_cfg.job.config.override_dirname.get("exclude_keys") or [])}
+    overrides = sorted(o for o in hydra_cfg.overrides.task if _override_key(o) not in exclude)
+    name = re.sub(r"\s+", "", ",".join(overrides)) or experiment
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    suffix = f"#{hydra_cfg.job.num}" if multirun else ""
+    if name and len(name) + len(suffix) > max_len:
+        name = name[: max_len - len(suffix) - 1] + "…"
+    name = name and name + suffix
+    if multirun:
+        sweep = f"sweep-{Path(str(hydra_cfg.sweep.dir)).name}"
+        return {"name": name, "group": f"{experiment}/{sweep}" if experiment else sweep, "job_type": "sweep"}
+    return {"name": name, "group": experiment, "job_type": "train"}
+
+
+def wandb_logger(
+    offline: bool | str = "auto",
+    name: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A Lightning ``WandbLogger``.
+
+    ``offline="auto"`` logs online only when wandb has credentials and its server answers
+    (:func:`wandb_offline_reason`); an offline run says so in one log line with the command
+    that uploads it later (``wandb sync <save_dir>/wandb/offline-run-*``). ``name``, ``group``
+    and ``job_type`` left ``None`` come from the Hydra job (:func:`wandb_run_names`).
+    """
     try:
         import wandb  # noqa: F401
         from lightning.pytorch.loggers import WandbLogger
     except ImportError:
-        raise ImportError('logger=wandb needs wandb: pip install "pcnet[wandb]" (or use logger=csv)') from None
+        raise ImportError("logger=wandb needs wandb: pip install wandb (or use logger=csv)") from None
     check(offline in (True, False, "auto"), f"wandb offline must be true, false or auto; got {offline!r}")
+    reason = "offline=true" if offline is True else None
     if offline == "auto":
-        offline = os.environ.get("WANDB_MODE") == "offline" or not wandb_reachable()
-    return WandbLogger(offline=bool(offline), **kwargs)
+        reason = wandb_offline_reason()
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        names = wandb_run_names(HydraConfig.get())
+        name, group, job_type = name or names["name"], group or names["group"], job_type or names["job_type"]
+    if reason:
+        save_dir = kwargs.get("save_dir") or kwargs.get("dir") or "."
+        log.info(
+            "wandb: offline run (%s); upload it later with `wandb sync %s`",
+            reason,
+            os.path.join(save_dir, "wandb", "offline-run-*"),
+        )
+    return WandbLogger(offline=reason is not None, name=name or None, group=group, job_type=job_type, **kwargs)
+
+
+def finish_wandb(loggers: Iterable[Any], failed: bool = False) -> None:
+    """Finish the wandb run of every ``WandbLogger`` in ``loggers`` that started one (so the next
+    run of this process, e.g. a multirun job, gets its own); an offline run logs its
+    ``wandb sync`` command."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    for logger in loggers:
+        run = getattr(logger, "_experiment", None) if isinstance(logger, WandbLogger) else None
+        if run is None or not hasattr(run, "finish"):
+            continue
+        run_dir = os.path.dirname(run.dir) if getattr(run, "dir", None) else None
+        offline = logger._offline or os.environ.get("WANDB_MODE") in ("offline", "dryrun")
+        run.finish(exit_code=1 if failed else 0)
+        if offline and run_dir:
+            log.info("wandb: offline run saved; upload it with `wandb sync %s`", run_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading an offline run folder. wandb >= 0.2x writes history, config and summary of an offline
+# run only to its transaction log ``run-<id>.wandb`` (no files/config.yaml nor
+# wandb-summary.json). That log is the LevelDB log format after a 7-byte header
+# (b":W&B", uint16 0xBEE1, uint8 0): 32 KiB blocks of chunks ``crc32 | length | type | data``
+# (type 1 full, 2 first, 3 middle, 4 last; crc32 over type then data; a block tail under 7
+# bytes is padding); each record is a ``wandb_internal_pb2.Record`` protobuf.
+
+_HEADER, _CHUNK, _BLOCK = struct.Struct("<4sHB"), struct.Struct("<IHB"), 32768
+
+
+def _log_records(path: str) -> Iterator[bytes]:
+    """The raw records of a ``.wandb`` log; a truncated or corrupt tail ends them."""
+    data = Path(path).read_bytes()
+    if len(data) < _HEADER.size or _HEADER.unpack_from(data) != (b":W&B", 0xBEE1, 0):
+        raise ValueError(f"{path} is not a wandb transaction log")
+    pos, pending = _HEADER.size, bytearray()
+    while pos < len(data):
+        left = _BLOCK - pos % _BLOCK
+        if left < _CHUNK.size or pos + _CHUNK.size > len(data):
+            pos += left
+            continue
+        crc, length, kind = _CHUNK.unpack_from(data, pos)
+        if crc == length == kind == 0:  # zero-filled rest of a block
+            pos += left
+            continue
+        chunk = data[pos + _CHUNK.size : pos + _CHUNK.size + length]
+        if kind not in (1, 2, 3, 4) or len(chunk) != length or zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
+            return
+        pos += _CHUNK.size + length
+        pending = bytearray(chunk) if kind in (1, 2) else pending + chunk
+        if kind in (1, 4):
+            yield bytes(pending)
+            pending = bytearray()
+
+
+def _value(item: Any) -> Any:
+    """A history/config/summary item's value (JSON text, or a typed field in newer protobufs)."""
+    oneofs = item.DESCRIPTOR.oneofs_by_name
+    which = item.WhichOneof("value") if "value" in oneofs else None
+    if which not in (None, "json"):
+        return None if which == "none" else getattr(item, which)
+    text = item.json if which == "json" else item.value_json
+    try:
+        return json.loads(text) if text else None  # wandb writes NaN/Infinity, which json reads
+    except ValueError:
+        return text
+
+
+def _update(target: dict, items: Iterable[Any]) -> None:
+    for item in items:
+        keys = list(item.nested_key) or [item.key]
+        node = target
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = _value(item)
+
+
+def read_offline_run(run_dir: str | os.PathLike, wait: float = 0.0) -> dict[str, Any]:
+    """Read a wandb offline run folder (``<save_dir>/wandb/offline-run-<time>-<id>``) from its
+    files alone (no network, no wandb service).
+
+    ``wandb.finish()`` returns before the log is complete: ``wait`` seconds are spent waiting
+    for its exit record. Returns a dict with
+
+    * ``history``: one dict per logged row (``trainer/global_step``, ``train/total``, ...;
+      media as their JSON descriptors, e.g. ``{"_type": "images/separated", ...}``);
+    * ``config``: the run config (wandb's own ``_wandb`` entry dropped);
+    * ``summary``: the last value of every history key, updated by the explicit summary;
+    * ``run``: ``name``, ``group``, ``job_type``, ``tags``, ``project``, ``id``;
+    * ``exit_code``: ``None`` while the run is not finished;
+    * ``images`` / ``tables``: the files under ``files/media/images`` / ``files/media/table``.
+    """
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    run_dir = Path(run_dir)
+    deadline = time.monotonic() + wait
+    while True:
+        history, config, summary, run, exit_code = [], {}, {}, {}, None
+        for path in sorted(glob.glob(str(run_dir / "*.wandb")))[-1:]:
+            for raw in _log_records(path):
+                record = pb.Record()
+                record.ParseFromString(raw)
+                kind = record.WhichOneof("record_type")
+                if kind == "history":
+                    history.append({})
+                    _update(history[-1], record.history.item)
+                elif kind == "config":
+                    _update(config, record.config.update)
+                elif kind == "summary":
+                    _update(summary, record.summary.update)
+                elif kind == "run":
+                    r = record.run
+                    run = {"id": r.run_id, "project": r.project, "name": r.display_name, "group": r.run_group}
+                    run.update(job_type=r.job_type, tags=list(r.tags))
+                    _update(config, r.config.update)
+                elif kind == "exit":
+                    exit_code = record.exit.exit_code
+        if exit_code is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    config.pop("_wandb", None)
+    last: dict[str, Any] = {}
+    for row in history:
+        last.update(row)
+    media = run_dir / "files" / "media"
+    return {
+        "history": history,
+        "config": config,
+        "summary": {k: v for k, v in {**last, **summary}.items() if k != "_wandb"},
+        "run": run,
+        "exit_code": exit_code,
+        "images": sorted(p for p in (media / "images").rglob("*") if p.is_file()),
+        "tables": sorted(p for p in (media / "table").rglob("*") if p.is_file()),
+    }
