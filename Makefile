@@ -5,7 +5,7 @@ BSDS500 ?= ../shared/data/bsds500
 OPENCV_CONTRIB := $(shell grep -o 'opencv-contrib-python-headless==[0-9.]*' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint test test-full evaluate demo train predict benchmark benchmark-ops ablation weights weights-pcnet
+.PHONY: help install lint test test-full evaluate demo train predict benchmark benchmark-ops ablation weights weights-pcnet fast-slic
 # weights-scn / weights-ssn stay off .PHONY: make skips pattern rules (weights-%) for phony targets
 
 help: ## list the targets
@@ -15,6 +15,10 @@ install: ## install pcnet (editable) with test tools; the OpenCV contrib build g
 	$(PYTHON) -m pip install -e ".[dev]"
 	$(PYTHON) -m pip install --no-deps --force-reinstall "$(OPENCV_CONTRIB)"
 	$(PYTHON) -c "import cv2; assert hasattr(cv2, 'ximgproc'), 'cv2.ximgproc is missing after install'; print('cv2', cv2.__version__, 'with ximgproc')"
+
+fast-slic: ## build the fast-slic benchmark peer (SIMD SLIC; no wheel exists, so it compiles; not a pcnet dependency)
+	$(PYTHON) -m pip install cython setuptools wheel
+	$(PYTHON) -m pip install --no-build-isolation fast-slic
 
 lint: ## ruff (pyproject.toml: line length 120, pycodestyle, pyflakes, import order, pyupgrade, bugbear) and its formatter check
 	$(PYTHON) -m ruff check src tests
@@ -66,6 +70,7 @@ benchmark: ## every speed benchmark: ops, complexity, train, speed (CSV + plots 
 	$(PYTHON) -m pcnet.benchmark complexity
 	$(PYTHON) -m pcnet.benchmark train
 	$(PYTHON) -m pcnet.benchmark speed
+	$(PYTHON) -m pcnet.benchmark stages --csv logs/benchmark/stages.csv
 
 benchmark-ops: ## hard labels + connectivity speed on 1-20 MP label maps
 	$(PYTHON) -m pcnet.benchmark ops

@@ -25,8 +25,21 @@ def test_speed_benchmark_runs_each_method_in_a_subprocess(tmp_path):
     rows = bench_speed(("pcnet", "slico"), (64, 96), {}, memory_gb=8, time_s=120, threads=1, out=tmp_path / "speed.csv")
     assert all(r["status"] == "ok" and r["k"] > 0 and r["peak_rss_gb"] > 0 for r in rows), rows
     assert (tmp_path / "speed.png").exists()
+    assert all(r["fresh_seconds"] >= r["seconds"] > 0 for r in rows)  # imports + first call vs a warm call
     skipped = bench_speed(("scn",), (10000,), {}, memory_gb=8, time_s=120, threads=1, out=None)
     assert skipped[0]["status"].startswith("skipped: needs") and math.isnan(skipped[0]["seconds"])
+    (peer,) = bench_speed(("fast-slic",), (20000,), {}, memory_gb=64, time_s=120, threads=1, out=None)
+    assert peer["status"].startswith("skipped:"), peer  # not installed, or K > 65 534 (int16 labels)
+
+
+def test_stage_breakdown_covers_every_stage(tmp_path):
+    from pcnet.bench.stages import STAGES, bench_stages
+
+    rows = bench_stages([0.1], threads=1, refine=True, out=tmp_path / "stages.csv")
+    stages = {r["stage"]: r for r in rows}
+    assert set(STAGES) - {"upscale"} <= set(stages) and stages["total"]["share"] == 1.0  # 320²: no upscale
+    assert all(r["seconds"] >= 0 and r["peak_rss_gb"] > 0 for r in rows)
+    assert sum(r["seconds"] for r in rows if r["stage"] != "total") <= stages["total"]["seconds"] * 1.01
 
 
 def test_quality_suites_on_a_tiny_benchmark(tmp_path, tiny_bsds):

@@ -310,7 +310,9 @@ def test_learned_methods_have_one_option_schema():
     from pcnet.methods.learned import LOAD_OPTIONS, Segmenter
     from pcnet.ops import MIN_SIZE_FRACTION
 
-    segmenter_fields = {f.name: f.default for f in dataclasses.fields(Segmenter) if f.name not in ("model", "progress")}
+    segmenter_fields = {
+        f.name: f.default for f in dataclasses.fields(Segmenter) if f.name not in ("model", "progress", "stages")
+    }
     for method in ("pcnet", "scn", "ssn"):
         assert method_options(method) == {**LOAD_OPTIONS, **segmenter_fields}
     assert method_options("pcnet")["min_size_fraction"] == MIN_SIZE_FRACTION == 0.06

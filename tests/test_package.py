@@ -92,7 +92,7 @@ def test_no_source_or_config_file_is_git_ignored():
 #: the layers of the package, bottom first: a module may import its own layer's package and any
 #: layer below (lazy imports inside functions count too); docs/architecture.md explains them
 LAYERS = (
-    {"_checks"},
+    {"_checks", "_lazy"},
     {"_cli", "io"},
     {"ops"},
     {"metrics", "losses", "models"},

@@ -7,8 +7,7 @@ The names below load on first use, so ``import pcnet`` stays fast (PyTorch loads
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pcnet._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -24,13 +23,4 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pcnet' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,11 +7,11 @@ convolution.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 __all__ = [
     "InputError",
@@ -24,7 +24,15 @@ __all__ = [
     "check_shape",
     "describe",
     "is_int",
+    "is_tensor",
 ]
+
+
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a ``torch.Tensor``, without importing PyTorch (a tensor exists only once
+    torch is imported, so ``import pcnet`` and the classical methods stay free of it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 class InputError(ValueError):
@@ -33,7 +41,7 @@ class InputError(ValueError):
 
 def describe(x: Any) -> str:
     """Short ``shape``/``dtype`` description of an array-like for error messages."""
-    if isinstance(x, (np.ndarray, torch.Tensor)):
+    if isinstance(x, np.ndarray) or is_tensor(x):
         return f"shape {tuple(x.shape)}, dtype {x.dtype}"
     return f"type {type(x).__name__}"
 
@@ -90,6 +98,7 @@ def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
     for a fixed one, e.g. ``["B", 9, "H", "W"]``.
 
     Example:
+        >>> import torch
         >>> check_shape(torch.zeros(2, 9, 4, 4), ["B", 9, "H", "W"], "assoc")
         >>> check_shape(torch.zeros(2, 8, 4, 4), ["B", 9, "H", "W"], "assoc")
         Traceback (most recent call last):
@@ -102,10 +111,10 @@ def check_shape(x: Any, dims: Sequence[str | int], name: str = "input") -> None:
     check(ok, f"{name} must have shape {expected}; got {describe(x)}")
 
 
-def check_finite(x: np.ndarray | torch.Tensor, name: str = "input") -> None:
+def check_finite(x: np.ndarray | Any, name: str = "input") -> None:
     """Reject NaN or infinite values (integer arrays always pass)."""
-    if isinstance(x, torch.Tensor):
-        finite = bool(torch.isfinite(x).all()) if x.is_floating_point() else True
+    if is_tensor(x):
+        finite = bool(x.isfinite().all()) if x.is_floating_point() else True
     else:
         finite = bool(np.isfinite(x).all()) if np.issubdtype(x.dtype, np.floating) else True
     check(finite, f"{name} contains NaN or infinite values ({describe(x)}); clean or mask them first")
@@ -116,7 +125,7 @@ def check_label_map(labels: Any, name: str = "labels") -> np.ndarray:
 
     Accepts NumPy arrays and CPU/GPU tensors of any integer dtype (and bool).
     """
-    if isinstance(labels, torch.Tensor):
+    if is_tensor(labels):
         labels = labels.detach().cpu().numpy()
     check(
         isinstance(labels, np.ndarray),

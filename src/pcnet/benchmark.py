@@ -113,6 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--methods", nargs="+", choices=sorted(BYTES_PER_PIXEL), default=["pcnet", "scn", "ssn", "slico", "slic"]
     )
     sp.add_argument("--sizes", type=count, nargs="+", default=[512, 1024, 2048, 4096, 5000, 10000])
+    sp.add_argument("--n-segments", type=count, help="K for every method and size (default: H·W/256)")
     sp.add_argument(
         "--checkpoint",
         nargs="*",
@@ -158,6 +159,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ck.add_argument("--refine", action="store_true", help="score after the full-resolution refinement")
     ck.add_argument("checkpoints", nargs="+", type=_named_path, help="NAME=PATH (model file or checkpoint)")
     ck.set_defaults(csv=None)
+    st = sub.add_parser("stages", help="PCNet's time and peak memory per stage (decode ... encode)")
+    st.add_argument("--megapixels", type=number, nargs="+", default=[1, 25, 100])
+    st.add_argument("--threads", type=count, default=2)
+    st.add_argument("--no-refine", dest="refine", action="store_false", help="without the refinement stage")
+    st.add_argument("--csv", type=Path, help="also write the table as CSV")
     ov = sub.add_parser("overlays", help="boundary overlays of several methods on a few images")
     ov.add_argument("--root", type=Path, required=True)
     ov.add_argument("--split", default="test", choices=["train", "val", "test"])
@@ -205,6 +211,10 @@ def run(args: argparse.Namespace) -> None:
         from pcnet.bench.quality import score_checkpoints
 
         score_checkpoints(args.root, args.split, args.limit, args.n_segments, args.checkpoints, args.refine)
+    elif args.suite == "stages":
+        from pcnet.bench.stages import bench_stages
+
+        bench_stages(args.megapixels, args.threads, args.refine, args.csv)
     elif args.suite == "overlays":
         from pcnet.bench.quality import overlay_figure
 
@@ -216,7 +226,14 @@ def run(args: argparse.Namespace) -> None:
         checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
         checkpoints.update(dict(args.checkpoint))
         bench_speed(
-            tuple(args.methods), tuple(args.sizes), checkpoints, args.memory_gb, args.time_s, args.threads, args.csv
+            tuple(args.methods),
+            tuple(args.sizes),
+            checkpoints,
+            args.memory_gb,
+            args.time_s,
+            args.threads,
+            args.csv,
+            args.n_segments,
         )
 
 

@@ -4,12 +4,20 @@ RSS is its own. Runs that would exceed the memory or time budget are reported as
 the measured growth of the smaller sizes), and a run that dies is reported, not crashed on.
 
 The image is a synthetic one (rendered at ≤ 2048² and resized up); K is about H·W/256 for every
-method (the learned models' native grid). ``<learned>-raw`` (e.g. ``pcnet-raw``) is the method
-without its full-resolution refinement (``refine=False``).
+method (the learned models' native grid) unless ``n_segments`` fixes it. ``<learned>-raw`` (e.g.
+``pcnet-raw``) is the method without its full-resolution refinement (``refine=False``).
+
+Each row gives ``seconds`` (a warm call: the second one in the process, what a
+``load_segmenter`` user sees; a first call over 20 s is not repeated) and ``fresh_seconds``
+(imports + model load + first call, what a command-line user sees; the image synthesis is excluded).
+
+``fast-slic`` (SIMD SLIC, ``make fast-slic`` builds it; not a dependency) is an optional peer: when
+it is not installed its rows say so. It returns int16 labels and refuses K > 65 534.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -24,10 +32,14 @@ from matplotlib.figure import Figure
 
 from pcnet.bench.common import write_rows
 
-METHODS = ("pcnet", "scn", "ssn", "slico", "slic")
+METHODS = ("pcnet", "scn", "ssn", "slico", "slic", "fast-slic")
+#: a first call shorter than this is repeated to measure a warm call
+WARM_AFTER_S = 20.0
+#: fast-slic's labels are int16: it refuses more superpixels
+FAST_SLIC_MAX_K = 65_534
 SIZES = (512, 1024, 2048, 4096, 5000, 10000)
 #: rough peak bytes per output pixel, to skip runs that cannot fit (measured on the small sizes)
-BYTES_PER_PIXEL = {"pcnet": 60, "scn": 900, "ssn": 1500, "slico": 35, "slic": 120}
+BYTES_PER_PIXEL = {"pcnet": 60, "scn": 900, "ssn": 1500, "slico": 35, "slic": 120, "fast-slic": 25}
 BYTES_PER_PIXEL.update({f"{m}-raw": BYTES_PER_PIXEL[m] for m in ("pcnet", "scn", "ssn")})
 
 
@@ -41,29 +53,58 @@ def _image(side: int):
     return image if base == side else cv2.resize(image, (side, side), interpolation=cv2.INTER_LINEAR)
 
 
-def worker(method: str, side: int, checkpoint: str | None, threads: int) -> dict[str, Any]:
-    """Runs in the subprocess: time one call of ``pcnet.superpixels`` (image creation excluded)."""
-    import torch
+def _fast_slic(image: Any, n: int) -> Any:
+    """fast-slic's AVX2 SLIC (compactness 10), or ``ImportError`` naming how to build it."""
+    try:
+        from fast_slic.avx2 import SlicAvx2
+    except ImportError:
+        raise ImportError("fast-slic is not installed (make fast-slic builds it)") from None
+    if n > FAST_SLIC_MAX_K:
+        raise ValueError(f"fast-slic refuses K = {n} > {FAST_SLIC_MAX_K} (int16 labels)")
+    return SlicAvx2(num_components=n, compactness=10).iterate(image)
 
-    torch.set_num_threads(threads)
-    import pcnet
-    from pcnet.methods.learned import Segmenter, load_segmenter
-    from pcnet.models import build, list_models
 
+def worker(method: str, side: int, checkpoint: str | None, threads: int, n_segments: int | None) -> dict[str, Any]:
+    """Runs in the subprocess: time the first and a second call (image creation excluded)."""
+    start = time.perf_counter()
+    import cv2
+
+    cv2.setNumThreads(threads)
+    image_start = time.perf_counter()
     image = _image(side)
-    n = max(1, side * side // 256)
+    image_seconds = time.perf_counter() - image_start
+    n = n_segments or max(1, side * side // 256)
     refine = not method.endswith("-raw")
     method = method.removesuffix("-raw")
-    if method in list_models():
-        segmenter = load_segmenter(checkpoint, method) if checkpoint else Segmenter(build(method).eval())
-        run = lambda: segmenter.superpixels(image, None if method != "ssn" else n, refine=refine)  # noqa: E731
+    if method == "fast-slic":
+        run = lambda: _fast_slic(image, n)  # noqa: E731
     else:
-        run = lambda: pcnet.superpixels(image, n, method=method)  # noqa: E731
-    start = time.perf_counter()
+        import pcnet
+
+        if method in ("pcnet", "scn", "ssn"):  # learned: imports PyTorch
+            import torch
+
+            torch.set_num_threads(threads)
+            from pcnet.methods.learned import Segmenter, load_segmenter
+            from pcnet.models import build
+
+            segmenter = load_segmenter(checkpoint, method) if checkpoint else Segmenter(build(method).eval())
+            k = n_segments if n_segments or method == "ssn" else None
+            run = lambda: segmenter.superpixels(image, n if k else None, refine=refine)  # noqa: E731
+        else:
+            run = lambda: pcnet.superpixels(image, n, method=method)  # noqa: E731
+    first_start = time.perf_counter()
     labels = run()
-    seconds = time.perf_counter() - start
+    first = time.perf_counter() - first_start
+    fresh = time.perf_counter() - start - image_seconds
+    seconds = first  # a call of over WARM_AFTER_S s: its set-up is noise, it is not repeated
+    if first < WARM_AFTER_S:
+        warm_start = time.perf_counter()
+        labels = run()
+        seconds = time.perf_counter() - warm_start
     return {
         "seconds": seconds,
+        "fresh_seconds": fresh,
         "k": int(labels.max()) + 1,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
     }
@@ -82,9 +123,25 @@ def bench_speed(
     time_s: float,
     threads: int,
     out: Path | None,
+    n_segments: int | None = None,
 ) -> list[dict[str, Any]]:
+    import platform
+
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
+    print(f"CPU: {cpu}, {threads} threads; K = {n_segments or 'H·W/256'}")
     rows: list[dict[str, Any]] = []
-    print(f"{'method':>6} {'size':>7} {'MP':>6} {'seconds':>9} {'peak GB':>8} {'K':>9}  status")
+    print(f"{'method':>9} {'size':>7} {'MP':>6} {'warm s':>8} {'fresh s':>8} {'peak GB':>8} {'K':>9}  status")
     for method in methods:
         previous: dict[str, Any] | None = None
         for side in sizes:
@@ -94,7 +151,10 @@ def bench_speed(
                 "size": side,
                 "megapixels": mp,
                 "seconds": math.nan,
+                "fresh_seconds": math.nan,
                 "peak_rss_gb": math.nan,
+                "cpu": cpu,
+                "threads": threads,
                 "k": 0,
             }
             # memory: scaled from the last measured size (learned models are tiled above 4 MP, so
@@ -108,13 +168,18 @@ def bench_speed(
                 if previous and previous["status"] == "ok"
                 else 0.0
             )
-            if need_gb > memory_gb:
+            if method == "fast-slic" and importlib.util.find_spec("fast_slic") is None:
+                row["status"] = "skipped: fast-slic is not installed (make fast-slic builds it)"
+            elif method == "fast-slic" and (n_segments or side * side // 256) > FAST_SLIC_MAX_K:
+                row["status"] = f"skipped: K > {FAST_SLIC_MAX_K} (fast-slic's int16 labels)"
+            elif need_gb > memory_gb:
                 row["status"] = f"skipped: needs ~{need_gb:.0f} GB > {memory_gb:g} GB budget"
             elif guess_s > time_s:
                 row["status"] = f"skipped: ~{guess_s:.0f} s > {time_s:g} s budget"
             else:
                 checkpoint = checkpoints.get(method.removesuffix("-raw"), "")
                 cmd = [sys.executable, "-m", "pcnet.bench.speed", method, str(side), str(threads), checkpoint]
+                cmd.append(str(n_segments or 0))
                 try:
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_s * 1.5 + 120)
                     if proc.returncode == 0:
@@ -128,8 +193,8 @@ def bench_speed(
             if row["status"] == "ok":
                 previous = row
             print(
-                f"{method:>6} {side:>6}² {mp:>6.1f} {row['seconds']:>9.2f} {row['peak_rss_gb']:>8.2f} "
-                f"{row['k']:>9}  {row['status']}"
+                f"{method:>9} {side:>6}² {mp:>6.1f} {row['seconds']:>8.2f} {row['fresh_seconds']:>8.2f} "
+                f"{row['peak_rss_gb']:>8.2f} {row['k']:>9}  {row['status']}"
             )
     base = {r["size"]: r["seconds"] for r in rows if r["method"] == "pcnet" and r["status"] == "ok"}
     for r in rows:
@@ -155,4 +220,4 @@ def bench_speed(
 if __name__ == "__main__":  # the subprocess of one measurement
     method_, side_, threads_, checkpoint_ = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] or None
     os.environ.setdefault("OMP_NUM_THREADS", str(threads_))
-    print(json.dumps(worker(method_, side_, checkpoint_, threads_)))
+    print(json.dumps(worker(method_, side_, checkpoint_, threads_, int(sys.argv[5]) or None)))

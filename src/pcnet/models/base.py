@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pcnet._checks import check, check_finite, describe
+from pcnet.ops.labels import hard_labels
 
 __all__ = ["SuperpixelModel", "check_image_batch", "pad_to_multiple", "resize_image"]
 
@@ -97,6 +98,26 @@ class SuperpixelModel(nn.Module):
         scores whose softmax is the association (logits skip the softmax); their argmax is what
         hard labels need. Models with a fixed grid ignore ``cell_size``."""
         return torch.log(self(image)["assoc"].clamp_min(1e-30))
+
+    @property
+    def scores_scale(self) -> int:
+        """Resolution of :meth:`inference_scores` relative to the network input (the association's: ``upscale``)."""
+        return self.upscale
+
+    def inference_scores(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
+        """What :meth:`cells_from_scores` needs (default: :meth:`association_logits`); tiled
+        inference crops it by ``scores_scale`` pixels per input pixel."""
+        return self.association_logits(image, cell_size)
+
+    def cells_from_scores(
+        self,
+        scores: torch.Tensor,
+        cell_size: int,
+        origin: tuple[int, int] = (0, 0),
+        image_size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """Hard cell ids (int32) at output resolution from :meth:`inference_scores`."""
+        return hard_labels(scores, cell_size, origin, image_size).int()
 
     @property
     def device(self) -> torch.device:

@@ -7,7 +7,7 @@ from torch import nn
 
 from pcnet._checks import check
 
-__all__ = ["conv_block", "deconv_block", "EncoderDecoder", "InputNormalize"]
+__all__ = ["conv_block", "deconv_block", "EncoderDecoder", "fold_batchnorm", "fold_conv_bn", "InputNormalize"]
 
 
 def conv_block(in_ch: int, out_ch: int, stride: int = 1, batch_norm: bool = True) -> nn.Sequential:
@@ -89,3 +89,38 @@ class EncoderDecoder(nn.Module):
         for up, fuse in zip(self.up, self.fuse):
             x = fuse(torch.cat([skips.pop(), up(x)], dim=1))
         return x
+
+
+def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """A convolution equal to ``bn(conv(x))`` with ``bn`` in evaluation mode (running statistics),
+    computed in float64."""
+    fused = nn.Conv2d(
+        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups
+    ).to(conv.weight.device)
+    weight = conv.weight.detach().double()
+    bias = conv.bias.detach().double() if conv.bias is not None else torch.zeros_like(bn.running_mean).double()
+    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    with torch.no_grad():
+        fused.weight.copy_(weight * scale[:, None, None, None])
+        fused.bias.copy_((bias - bn.running_mean.double()) * scale + bn.bias.detach().double())
+    return fused
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every ``Conv2d`` followed by ``BatchNorm2d`` inside an ``nn.Sequential`` (a
+    :func:`conv_block`) into one convolution, in place; for inference only.
+
+    Example:
+        >>> block = conv_block(3, 4).eval()
+        >>> x = torch.rand(1, 3, 8, 8)
+        >>> ref = block(x)
+        >>> torch.allclose(fold_batchnorm(block)(x), ref, atol=1e-5), isinstance(block[1], nn.Identity)
+        (True, True)
+    """
+    for child in module.children():
+        fold_batchnorm(child)
+    if isinstance(module, nn.Sequential):
+        for i in range(len(module) - 1):
+            if isinstance(module[i], nn.Conv2d) and isinstance(module[i + 1], nn.BatchNorm2d):
+                module[i], module[i + 1] = fold_conv_bn(module[i], module[i + 1]), nn.Identity()
+    return module

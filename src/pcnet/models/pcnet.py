@@ -8,6 +8,9 @@ reconstructs the high-resolution image.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,8 +22,9 @@ from pcnet.models.base import (
     check_image_batch,
     pad_to_multiple,
 )
-from pcnet.models.blocks import EncoderDecoder, InputNormalize
+from pcnet.models.blocks import EncoderDecoder, InputNormalize, fold_batchnorm
 from pcnet.models.registry import register_model
+from pcnet.ops.labels import TIE_ORDER, hard_labels_subpixel
 
 __all__ = ["PCNet"]
 
@@ -130,6 +134,54 @@ class PCNet(SuperpixelModel):
         bias = (head_w @ conv.bias.view(-1, u * u)).reshape(-1) + self.sp_head.bias.repeat_interleave(u * u)
         logits = F.pixel_shuffle(F.conv2d(self.context(features), weight, bias, padding=conv.padding), u)
         return logits[..., : u * height, : u * width]
+
+    # ------------------------------------------------------------------ fast inference
+
+    @property
+    def scores_scale(self) -> int:
+        """1: the sub-pixel scores live at input resolution."""
+        return 1
+
+    def _inference_parts(self) -> tuple[nn.Module, nn.Conv2d]:
+        """The backbone with BatchNorm folded into its convolutions and the SP head folded into the
+        sub-pixel convolution, its output channels grouped by neighbour in ``TIE_ORDER``; built
+        once per set of weights (rebuilt when any parameter or buffer changes)."""
+        key = tuple((t.data_ptr(), t._version) for t in (*self.parameters(), *self.buffers()))
+        cached = getattr(self, "_inference_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        u, conv = self.upscale, self.subpixel[0]
+        with torch.no_grad():
+            backbone = fold_batchnorm(copy.deepcopy(self.backbone).eval())
+            head_w = self.sp_head.weight[:, :, 0, 0]  # (9, D)
+            sub_w = conv.weight.view(-1, u * u, *conv.weight.shape[1:])  # (D, u², C, k, k)
+            weight = torch.einsum("cd,dsikl->csikl", head_w, sub_w)[list(TIE_ORDER)]
+            bias = (head_w @ conv.bias.view(-1, u * u) + self.sp_head.bias[:, None])[list(TIE_ORDER)]
+            head = nn.Conv2d(conv.in_channels, 9 * u * u, conv.kernel_size, 1, conv.padding).to(conv.weight.device)
+            head.weight.copy_(weight.reshape(-1, *conv.weight.shape[1:]))
+            head.bias.copy_(bias.reshape(-1))
+        object.__setattr__(self, "_inference_cache", (key, backbone, head))  # not a submodule: no state_dict entry
+        return backbone, head
+
+    def inference_scores(self, image: torch.Tensor, cell_size: int | None = None) -> torch.Tensor:
+        """Sub-pixel scores ``(B, 9·u², h, w)`` in ``TIE_ORDER`` groups (evaluation mode, 1×1 SP
+        head): the association logits before PixelShuffle, from folded weights; hard labels are
+        taken from them directly (:func:`~pcnet.ops.hard_labels_subpixel`). Otherwise the logits."""
+        if self.training or self.sp_head.kernel_size != (1, 1):
+            return self.association_logits(image)
+        check_image_batch(image, -(-(self.cell_size**2) // self.upscale**2))
+        height, width = image.shape[-2:]
+        backbone, head = self._inference_parts()
+        features = backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
+        return head(self.context(features))[..., :height, :width]
+
+    def cells_from_scores(
+        self, scores: torch.Tensor, cell_size: int, origin: tuple[int, int] = (0, 0), image_size: Any = None
+    ) -> torch.Tensor:
+        """Hard cell ids (int32) from :meth:`inference_scores` (sub-pixel or shuffled), as the base class."""
+        if scores.shape[1] == 9:
+            return super().cells_from_scores(scores, cell_size, origin, image_size)
+        return hard_labels_subpixel(scores, self.upscale, cell_size, origin, image_size)
 
     def working_size(self, height: int, width: int, n_segments: int | None) -> tuple[int, int]:
         """Output size: a multiple of ``upscale`` near the size whose grid has ``n_segments`` cells."""

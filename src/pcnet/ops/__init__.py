@@ -1,53 +1,34 @@
-"""Superpixel operations: the cell grid, association pooling, hard labels, connectivity."""
+"""Superpixel operations: the cell grid, association pooling, hard labels, connectivity, boundaries,
+refinement, soft SLIC, colour and drawing. Names load on first use (NumPy-only ops never import PyTorch)."""
 
-from pcnet.ops.association import (
-    from_cells,
-    neighbor_cells,
-    pool,
-    reconstruct,
-    to_cells,
-    unpool,
-)
-from pcnet.ops.boundaries import find_boundaries
-from pcnet.ops.color import rgb_to_lab
-from pcnet.ops.connectivity import MIN_SIZE_FRACTION, connected_components, enforce_connectivity
-from pcnet.ops.grid import (
-    NEIGHBOR_OFFSETS,
-    OWN_CELL,
-    cell_index_map,
-    cell_neighbors,
-    cell_size_for,
-    grid_shape,
-    n_segments_for,
-    pixel_neighbor_cells,
-)
-from pcnet.ops.labels import hard_labels
-from pcnet.ops.refine import refine_labels, refine_superpixels
-from pcnet.ops.slic import neighbor_sq_distances, soft_slic
+from pcnet._lazy import lazy_exports
 
-__all__ = [
-    "MIN_SIZE_FRACTION",
-    "NEIGHBOR_OFFSETS",
-    "OWN_CELL",
-    "cell_index_map",
-    "cell_neighbors",
-    "cell_size_for",
-    "connected_components",
-    "enforce_connectivity",
-    "from_cells",
-    "find_boundaries",
-    "grid_shape",
-    "hard_labels",
-    "n_segments_for",
-    "neighbor_cells",
-    "neighbor_sq_distances",
-    "pixel_neighbor_cells",
-    "pool",
-    "reconstruct",
-    "refine_labels",
-    "refine_superpixels",
-    "rgb_to_lab",
-    "soft_slic",
-    "to_cells",
-    "unpool",
-]
+#: public name -> the module that owns it
+_EXPORTS = {
+    "MIN_SIZE_FRACTION": "pcnet.ops.connectivity",
+    "NEIGHBOR_OFFSETS": "pcnet.ops.grid",
+    "OWN_CELL": "pcnet.ops.grid",
+    "cell_index_map": "pcnet.ops.grid",
+    "cell_neighbors": "pcnet.ops.grid",
+    "cell_size_for": "pcnet.ops.grid",
+    "connected_components": "pcnet.ops.connectivity",
+    "enforce_connectivity": "pcnet.ops.connectivity",
+    "find_boundaries": "pcnet.ops.boundaries",
+    "from_cells": "pcnet.ops.association",
+    "grid_shape": "pcnet.ops.grid",
+    "hard_labels": "pcnet.ops.labels",
+    "n_segments_for": "pcnet.ops.grid",
+    "neighbor_cells": "pcnet.ops.association",
+    "neighbor_sq_distances": "pcnet.ops.slic",
+    "pixel_neighbor_cells": "pcnet.ops.grid",
+    "pool": "pcnet.ops.association",
+    "reconstruct": "pcnet.ops.association",
+    "refine_labels": "pcnet.ops.refine",
+    "refine_superpixels": "pcnet.ops.refine",
+    "rgb_to_lab": "pcnet.ops.color",
+    "soft_slic": "pcnet.ops.slic",
+    "to_cells": "pcnet.ops.association",
+    "unpool": "pcnet.ops.association",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

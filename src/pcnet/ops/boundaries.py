@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TypeVar
 
 import numpy as np
-import torch
 
-from pcnet._checks import check_label_map
+from pcnet._checks import check_label_map, is_tensor
 
 __all__ = ["boundary_counts", "find_boundaries", "neighbour_pairs"]
 
-A = TypeVar("A", np.ndarray, torch.Tensor)
+A = TypeVar("A")  # a NumPy array or a torch tensor
 
 
 def neighbour_pairs(labels: A, ignore_index: int | None = None) -> list[tuple[A, A, A]]:
@@ -39,8 +39,8 @@ def neighbour_pairs(labels: A, ignore_index: int | None = None) -> list[tuple[A,
 def boundary_counts(labels: A, ignore_index: int | None = None) -> A:
     """Per pixel, how many of its 4-neighbours (inside the image) carry another label (int32)."""
     (_, _, horizontal), (_, _, vertical) = neighbour_pairs(labels, ignore_index)
-    if isinstance(labels, torch.Tensor):
-        counts = torch.zeros(labels.shape, dtype=torch.int32, device=labels.device)
+    if is_tensor(labels):
+        counts = labels.new_zeros(labels.shape, dtype=sys.modules["torch"].int32)
     else:
         counts = np.zeros(labels.shape, dtype=np.int32)
     counts[..., :, 1:] += horizontal

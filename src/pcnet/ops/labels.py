@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pcnet._checks import check, check_shape
 from pcnet.ops.grid import NEIGHBOR_OFFSETS, OWN_CELL, grid_shape
 
-__all__ = ["hard_labels", "relabel_sequential"]
+__all__ = ["TIE_ORDER", "hard_labels", "hard_labels_subpixel", "relabel_sequential"]
 
 # argmax scans channels in this order and keeps the first maximum: ties go to the pixel's own
 # cell, then to the neighbours in row-major order. A uniform association thus gives the grid.
 _TIE_ORDER = [OWN_CELL] + [k for k in range(len(NEIGHBOR_OFFSETS)) if k != OWN_CELL]
+#: the neighbour order of the channels :func:`hard_labels_subpixel` expects (and of its ties)
+TIE_ORDER = tuple(_TIE_ORDER)
 
 
 def hard_labels(
@@ -74,6 +77,70 @@ def hard_labels(
     choice = scores.max(dim=1).indices  # first maximum on ties, like argmax
     del scores
     return rows * grid_w + cols + delta[choice]
+
+
+def hard_labels_subpixel(
+    scores: torch.Tensor,
+    upscale: int,
+    cell_size: int,
+    origin: tuple[int, int] = (0, 0),
+    image_size: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """:func:`hard_labels` of ``pixel_shuffle(scores)`` without shuffling the scores: the 9-way
+    choice is taken at input resolution and only the uint8 choice map is shuffled (9× less memory
+    traffic than shuffling float logits, no int64 map). Same ids, same ties.
+
+    Args:
+        scores: ``(B, 9·u², h, w)`` sub-pixel scores whose 9 neighbour groups of ``u²`` channels
+            come in :data:`TIE_ORDER` (PCNet's inference head is permuted once into it); may be
+            overwritten (out-of-grid neighbours are set to −inf in place).
+        upscale: ``u``; ``cell_size`` must be a multiple of it.
+        cell_size, origin, image_size: as :func:`hard_labels`, at output resolution.
+
+    Returns:
+        ``(B, u·h, u·w)`` int32 cell ids.
+
+    Example:
+        >>> scores = torch.zeros(1, 9 * 4, 3, 4)             # uniform: the grid itself
+        >>> hard_labels_subpixel(scores, 2, 4)[0, ::2, ::2]
+        tensor([[0, 0, 1, 1],
+                [0, 0, 1, 1],
+                [2, 2, 3, 3]], dtype=torch.int32)
+    """
+    u = int(upscale)
+    check_shape(scores, ["B", 9 * u * u, "H", "W"], "scores")
+    check(u >= 1 and cell_size % u == 0, f"cell_size {cell_size} must be a multiple of the upscale factor {u}")
+    batch, _, h, w = scores.shape
+    height, width = u * h, u * w
+    top, left = origin
+    full_h, full_w = image_size or (height, width)
+    check(
+        0 <= top and 0 <= left and top % u == 0 and left % u == 0 and top + height <= full_h and left + width <= full_w,
+        f"a {height}×{width} tile at {origin} does not fit in an image of {full_h}×{full_w} on a {u}-px raster",
+    )
+    grid_h, grid_w = grid_shape(full_h, full_w, cell_size)
+    device = scores.device
+    view = scores.detach().view(batch, 9, u * u, h, w)
+    per_cell = cell_size // u  # input pixels per cell side: a whole cell row shares its outer-row status
+    rows = torch.arange(top // u, top // u + h, device=device) // per_cell
+    cols = torch.arange(left // u, left // u + w, device=device) // per_cell
+    first_row, last_row, first_col, last_col = rows == 0, rows == grid_h - 1, cols == 0, cols == grid_w - 1
+    for channel, k in enumerate(_TIE_ORDER):
+        dy, dx = NEIGHBOR_OFFSETS[k]
+        for outside in (first_row if dy < 0 else None, last_row if dy > 0 else None):
+            if outside is not None and bool(outside.any()):
+                view[:, channel, :, outside] = float("-inf")
+        for outside in (first_col if dx < 0 else None, last_col if dx > 0 else None):
+            if outside is not None and bool(outside.any()):
+                view[:, channel, :, :, outside] = float("-inf")
+    choice = view.max(dim=1).indices.to(torch.uint8)  # first maximum on ties (max, not argmax: faster here)
+    choice = F.pixel_shuffle(choice, u)[:, 0]
+    out_rows = torch.arange(top, top + height, device=device, dtype=torch.int32)[:, None] // cell_size
+    out_cols = torch.arange(left, left + width, device=device, dtype=torch.int32)[None, :] // cell_size
+    delta = torch.tensor(
+        [dy * grid_w + dx for dy, dx in (NEIGHBOR_OFFSETS[k] for k in _TIE_ORDER)], device=device, dtype=torch.int32
+    )
+    return (out_rows * grid_w + out_cols) + delta.index_select(0, choice.reshape(-1).int()).view_as(choice)
 
 
 def relabel_sequential(labels: np.ndarray) -> tuple[np.ndarray, int]:
