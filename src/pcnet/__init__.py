@@ -17,6 +17,7 @@ _EXPORTS = {
     "load_segmenter": "pcnet.methods.learned",
     "method_options": "pcnet.methods.registry",
     "register_method": "pcnet.methods.registry",
+    "segment_file": "pcnet.methods.streaming",
     "superpixels": "pcnet.methods.registry",
 }
 

@@ -103,6 +103,27 @@ def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output
     return PredictionResult(task.rows)
 
 
+def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
+    """``stream(path, labels_path)`` for TIFFs above the streaming threshold (tileable learned
+    methods only; ``None`` otherwise): window by window, no refinement (not streamed yet)."""
+    from pcnet.models import list_models, model_class
+
+    if cfg.method not in list_models() or not model_class(cfg.method).tileable:
+        return None
+    from pcnet.methods.streaming import segment_file
+
+    keep = {k: options[k] for k in ("halo", "min_size_fraction") if k in options}
+    tile = 256 if cfg.tile in (None, "auto") else int(cfg.tile)
+
+    def stream(path: Any, labels_path: Any) -> dict[str, Any]:
+        return segment_file(
+            path, labels_path, cfg.method, cfg.n_segments, tile, bool(cfg.progress),
+            checkpoint=cfg.checkpoint, device=cfg.device, **keep,
+        )  # fmt: skip
+
+    return stream
+
+
 def run(cfg: DictConfig) -> int:
     inputs = find_inputs(cfg.input)
     options = check_settings(cfg)  # bad settings: stop before creating the output folder
@@ -120,9 +141,10 @@ def run(cfg: DictConfig) -> int:
             bool(cfg.overwrite),
             bool(cfg.progress),
             cfg.get("mask", "auto"),
+            streamer(cfg, options),
         )
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
-    done = sum(r["status"] == "ok" for r in result.rows)
+    done = sum(r["status"].startswith("ok") for r in result.rows)
     skipped = sum(r["status"].startswith("skipped") for r in result.rows)
     print(f"{done} predicted, {skipped} skipped (already done), {len(result.failures)} failed -> {output}")
     for failure in result.failures:

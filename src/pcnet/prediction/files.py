@@ -174,7 +174,10 @@ def _labels_path(output: Path, image: Path) -> Path:
     """The label map written for ``image``: ``<stem>_labels.png``, or ``.npy`` when K >= 65536 or
     it has a mask (−1 outside)."""
     png = output / f"{image.stem}_labels.png"
-    return png if png.exists() or not png.with_suffix(".npy").exists() else png.with_suffix(".npy")
+    for other in (png.with_suffix(".npy"), png.with_suffix(".tif")):
+        if not png.exists() and other.exists():
+            return other
+    return png
 
 
 @dataclass
@@ -201,9 +204,15 @@ def predict_one(
     mean: bool = False,
     overwrite: bool = False,
     masks: str | os.PathLike | None = "auto",
+    stream: Callable[[Path, Path], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
     input file: the row says ``failed`` and why).
+
+    ``stream(path, labels_path)``: how to segment a TIFF above
+    :data:`~pcnet.methods.streaming.STREAMING_THRESHOLD_PIXELS` window by window
+    (:func:`pcnet.methods.streaming.segment_file`: a tiled BigTIFF ``<stem>_labels.tif``, no
+    overlay, no refinement); ``None``: every image in memory.
 
     ``masks`` finds the image's mask (:func:`find_mask`); with one, ``segment`` is called with
     ``mask=``, the label map holds −1 outside (written as ``.npy``), the overlay also outlines the
@@ -225,6 +234,18 @@ def predict_one(
         for stale in output.glob(f".{glob.escape(path.stem)}_{kind}.*.tmp*"):
             stale.unlink(missing_ok=True)
     try:
+        if stream is not None and _streams(path):
+            start = time.perf_counter()
+            info = stream(path, output / f"{path.stem}_labels.tif")
+            return {
+                **row,
+                "height": info["shape"][0],
+                "width": info["shape"][1],
+                "n_superpixels": info["k"],
+                "seconds": round(time.perf_counter() - start, 3),
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "status": "ok (streamed: tiled BigTIFF, no refinement, no overlay)",
+            }
         image = read_image(path)
         mask_path = find_mask(path, masks)
         mask = None if mask_path is None else read_mask(mask_path, image.shape, path)
@@ -253,6 +274,17 @@ def predict_one(
     }
 
 
+def _streams(path: Path) -> bool:
+    """Whether ``path`` is a TIFF too large for the in-memory path (read from its header)."""
+    from pcnet.io.tiff import _TIFF_SUFFIXES, image_size
+    from pcnet.methods.streaming import STREAMING_THRESHOLD_PIXELS
+
+    if not path.name.lower().endswith(_TIFF_SUFFIXES):
+        return False
+    height, width = image_size(path)
+    return height * width > STREAMING_THRESHOLD_PIXELS
+
+
 def predict_files(
     inputs: Sequence[Path],
     output: Path,
@@ -262,10 +294,11 @@ def predict_files(
     overwrite: bool = False,
     progress: bool = True,
     masks: str | os.PathLike | None = "auto",
+    stream: Callable[[Path, Path], dict[str, Any]] | None = None,
 ) -> PredictionResult:
     """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``;
-    ``masks`` as in :func:`find_mask`."""
+    ``masks`` as in :func:`find_mask`, ``stream`` as in :func:`predict_one`."""
     result = PredictionResult()
     for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
-        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks))
+        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks, stream))
     return result

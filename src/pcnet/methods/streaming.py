@@ -1,0 +1,382 @@
+"""Superpixels of images too large for memory, band by band, with the in-memory labels.
+
+:func:`segment_file` reads an image file in windows (a tiled TIFF / BigTIFF: :mod:`pcnet.io.tiff`),
+runs a learned model's network tile by tile, enforces connectivity band by band and writes the
+label map as a tiled, compressed BigTIFF, never holding the image or the labels whole. Peak memory
+is set by the width of the image (a band of ``tile`` network-input rows) and not by its height.
+
+What it reproduces: ``Segmenter(model, tile=tile, halo=halo, refine=False).superpixels(image)``,
+pixel for pixel, ids included (see ``tests/test_streaming.py``):
+
+1. **Network.** Bands are the rows of network tiles that the in-memory tiled path cuts
+   (:func:`pcnet.methods.tiling.tiles`): each band reads its rows of the full-resolution image plus
+   the halo, downsamples them by the integer factor ``d`` (INTER_AREA over aligned ``d × d``
+   blocks: the same numbers as downsampling the whole image), and runs the very crops the
+   in-memory path runs, so the cell ids (global) are the same.
+2. **Connectivity.** With 9-neighbour association, the pixels of cell id ``c`` lie in the 3 × 3
+   cells around cell ``c``: connectivity is local. Band ``b``'s core rows are decided on a window
+   of the cell map that adds ``margin_cells`` cell rows (and columns: the window is also cut in
+   column blocks) on every side, with :func:`pcnet.ops.enforce_connectivity` itself and the whole
+   image's minimum size. A superpixel near the core has all its pixels, and its neighbours theirs,
+   inside the window, so the window makes the same decisions as the whole image (exact unless a
+   chain of merges runs further than the margin: never seen; ``seam_mismatch_pixels`` counts
+   disagreements between neighbouring windows on the rows next to each seam).
+3. **Ids.** Each superpixel is named by the global raster index of its first pixel, which every
+   window that holds it whole computes alike; ids 0..K−1 are handed out in that order as bands are
+   written top to bottom (a superpixel's first pixel lies in the first band it appears in): the
+   raster order of first appearance of :func:`~pcnet.ops.enforce_connectivity`, so the ids, not
+   only the partition, equal the in-memory ones.
+
+Supported: learned methods whose network can be tiled (``pcnet``, ``scn``; not ``ssn``), the
+native grid (``n_segments=None``: K = H·W / cell²) or a K whose working size divides the image by
+a power of two, image sides that give an integer downsampling (PCNet's native grid: multiples of
+4). Refinement (on by default in memory) is not done here: ``refine=False`` is the only setting,
+and comparisons are with the in-memory path at ``refine=False``. No masks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pcnet._checks import check, check_fraction, check_int, check_n_segments
+from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
+from pcnet.methods.tiling import tiles
+from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
+
+__all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
+
+#: images above this many pixels are worth streaming (the in-memory path peaked at 36 B/px: 3.6 GB at 100 MP)
+STREAMING_THRESHOLD_PIXELS = 64_000_000
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (``ru_maxrss``), in bytes."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+@dataclass
+class _Grid:
+    """The geometry shared by the network and connectivity passes."""
+
+    height: int
+    width: int
+    down: int  # full-resolution pixels per network-input pixel (per side)
+    scale: int  # full-resolution pixels per association-map pixel
+    upscale: int  # association-map pixels per network-input pixel
+    cell_size: int  # at the association map's resolution
+    n_cells: int
+    min_size: float  # the whole image's minimum component size (pixels)
+    in_h: int
+    in_w: int
+
+
+def _grid(model: Any, height: int, width: int, n_segments: int | None, min_size_fraction: float) -> _Grid:
+    check(
+        getattr(model, "tileable", False) and hasattr(model, "backbone"),
+        f"streaming needs a tileable learned model (pcnet, scn); {type(model).__name__} clusters globally",
+    )
+    work_h, work_w = model.working_size(height, width, n_segments)
+    u = int(model.upscale)
+    scale = height // work_h if work_h else 0
+    ok = (
+        scale >= 1
+        and scale & (scale - 1) == 0
+        and (work_h * scale, work_w * scale) == (height, width)
+        and work_h % u == 0
+        and work_w % u == 0
+    )
+    check(
+        ok,
+        f"streaming needs an integer downsampling of the {height}×{width} image: the native grid "
+        f"(n_segments=None) with sides that are multiples of {u}, or an n_segments whose working size "
+        f"divides the image by a power of two (e.g. {n_segments_for(model.cell_size, height, width) // 4} "
+        f"= the native K / 4); got working size {work_h}×{work_w} for n_segments={n_segments}",
+    )
+    n_cells = n_segments_for(model.cell_size, work_h, work_w)
+    return _Grid(
+        height=height,
+        width=width,
+        down=scale * u,
+        scale=scale,
+        upscale=u,
+        cell_size=int(model.cell_size),
+        n_cells=n_cells,
+        # what enforce_connectivity computes on the whole (H, W) map
+        min_size=min_size_fraction * (height * width) / n_cells,
+        in_h=work_h // u,
+        in_w=work_w // u,
+    )
+
+
+def _band_cells(
+    model: Any, reader: Any, grid: _Grid, rows: tuple[int, int, int, int], tile: int, halo: int
+) -> np.ndarray:
+    """Global cell ids (int32) of the full-resolution rows of one band, from the network crops
+    of the in-memory tiled path (``Segmenter._scores_tiled``)."""
+    import torch
+
+    y0, y1, cy0, cy1 = rows
+    d, u, f = grid.down, grid.upscale, model.scores_scale
+    rgb = reader.read(d * y0, d * y1, 0, grid.width)
+    small = rgb if d == 1 else cv2.resize(rgb, (grid.in_w, y1 - y0), interpolation=cv2.INTER_AREA)
+    del rgb
+    x = model.to_input(small)
+    out_size = (u * grid.in_h, u * grid.in_w)
+    cells = np.empty((u * (cy1 - cy0), u * grid.in_w), dtype=np.int32)
+    with torch.no_grad():
+        for x0, x1, cx0, cx1 in tiles(grid.in_w, tile, halo, model.backbone.stride):
+            scores = model.inference_scores(x[..., x0:x1], grid.cell_size)
+            core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]
+            ids = model.cells_from_scores(
+                core.contiguous(), grid.cell_size, origin=(u * cy0, u * cx0), image_size=out_size
+            )[0]
+            cells[:, u * cx0 : u * cx0 + ids.shape[1]] = ids.cpu().numpy()
+    if grid.scale > 1:  # nearest upscaling by an integer factor: cv2.INTER_NEAREST's pixels
+        cells = np.repeat(np.repeat(cells, grid.scale, axis=0), grid.scale, axis=1)
+    return cells
+
+
+def _window_threshold(min_size: float, area: int, n_cells_total: float) -> tuple[float, int]:
+    """``(min_size_fraction, n_segments)`` that make :func:`enforce_connectivity` on a window of
+    ``area`` pixels use the whole image's minimum size: the same set of integer sizes is small
+    (the threshold is moved to the half-integer below the next integer, safe from rounding)."""
+    if min_size <= 0:
+        return 0.0, 1
+    threshold = math.ceil(min_size) - 0.5  # sizes < min_size  <=>  sizes < threshold
+    n_w = max(1, round(area * n_cells_total))
+    fraction = threshold * n_w / area
+    check(fraction < 1.0, f"connectivity windows are too small for the minimum size {min_size:.1f} px; raise block")
+    return fraction, n_w
+
+
+def _first_pixels(labels: np.ndarray) -> np.ndarray:
+    """Flat index of the first pixel of every label of a map numbered 0..k-1 in raster order of
+    first appearance (what :func:`enforce_connectivity` returns)."""
+    flat = labels.ravel()
+    running = np.maximum.accumulate(flat)
+    new = np.empty(flat.size, dtype=bool)
+    new[0] = True
+    new[1:] = flat[1:] > running[:-1]
+    return np.flatnonzero(new)
+
+
+class _Connectivity:
+    """Band-by-band connectivity with global ids (module docstring, steps 2 and 3)."""
+
+    def __init__(self, grid: _Grid, margin: int, block: int) -> None:
+        self.grid, self.margin, self.block = grid, margin, block
+        self.next_id = 0
+        self.keys = np.zeros(0, np.int64)  # gids present in the previous band, sorted
+        self.values = np.zeros(0, np.int32)
+        self.missing = 0  # superpixels first seen below their first pixel's band (none if exact)
+        self.mismatch = 0  # seam-row pixels on which neighbouring windows disagree (0 if exact)
+        self.seam_rows = min(margin // 2, grid.cell_size * grid.scale)
+        self.last_gids: np.ndarray | None = None  # the previous band's gids on its last seam rows
+        self.n_pixels_per_cell = grid.n_cells / (grid.height * grid.width)
+
+    def band(self, above: np.ndarray | None, cells: np.ndarray, below: np.ndarray | None, top: int) -> np.ndarray:
+        """Final labels (int32) of the band ``cells`` (full-resolution rows from ``top``), given
+        the bands above and below (``None`` at the image's borders)."""
+        grid, m, width = self.grid, self.margin, self.grid.width
+        up = 0 if above is None else min(m, above.shape[0])
+        down = 0 if below is None else min(m, below.shape[0])
+        rows = cells.shape[0]
+        blocks = []
+        for c0 in range(0, width, self.block):
+            c1 = min(c0 + self.block, width)
+            w0, w1 = max(c0 - m, 0), min(c1 + m, width)
+            parts = ([above[above.shape[0] - up :, w0:w1]] if up else []) + [cells[:, w0:w1]]
+            parts += [below[:down, w0:w1]] if down else []
+            window = np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0])
+            fraction, n_w = _window_threshold(grid.min_size, window.size, self.n_pixels_per_cell)
+            labels = enforce_connectivity(window, fraction, n_segments=n_w, keep_largest=True)
+            first = _first_pixels(labels)
+            ww = w1 - w0
+            gid = (top - up + first // ww).astype(np.int64) * width + (w0 + first % ww)
+            if self.last_gids is not None and up >= self.seam_rows:  # the rows just above the seam
+                seam = labels[up - self.seam_rows : up, c0 - w0 : c1 - w0]
+                self.mismatch += int(np.count_nonzero(gid[seam] != self.last_gids[:, c0:c1]))
+            core = labels[up : up + rows, c0 - w0 : c1 - w0]
+            present = np.flatnonzero(np.bincount(core.ravel(), minlength=first.size))
+            blocks.append((c0, c1, core, gid, present))
+        # ids: raster order of first pixels, continuing the numbering of the bands above
+        gids = np.unique(np.concatenate([gid[present] for *_, gid, present in blocks]))
+        values = np.empty(gids.size, np.int32)
+        old = gids < top * width
+        g_old = gids[old]
+        if self.keys.size:
+            where = np.minimum(np.searchsorted(self.keys, g_old), self.keys.size - 1)
+            found = self.keys[where] == g_old
+            old_values = np.where(found, self.values[where], -1).astype(np.int32)
+        else:
+            found = np.zeros(g_old.size, bool)
+            old_values = np.full(g_old.size, -1, np.int32)
+        n_missing = int(np.count_nonzero(~found))
+        self.missing += n_missing
+        old_values[~found] = self.next_id + np.arange(n_missing, dtype=np.int32)
+        self.next_id += n_missing
+        values[old] = old_values
+        n_new = int(np.count_nonzero(~old))
+        values[~old] = self.next_id + np.arange(n_new, dtype=np.int32)
+        self.next_id += n_new
+        self.keys, self.values = gids, values
+        out = np.empty((rows, width), np.int32)
+        last = np.empty((self.seam_rows, width), np.int64) if rows >= self.seam_rows else None
+        for c0, c1, core, gid, _ in blocks:
+            table = values[np.minimum(np.searchsorted(gids, gid), gids.size - 1)]
+            out[:, c0:c1] = table[core]
+            if last is not None:
+                last[:, c0:c1] = gid[core[rows - self.seam_rows :]]
+        self.last_gids = last
+        return out
+
+
+def segment_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    method: str = "pcnet",
+    n_segments: int | None = None,
+    tile: int = 256,
+    progress: bool = False,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    device: str = "cpu",
+    halo: int = 64,
+    min_size_fraction: float = MIN_SIZE_FRACTION,
+    refine: bool = False,
+    margin_cells: int = 4,
+    block: int = 4096,
+    out_tile: int | None = None,
+    compression: str = "zlib",
+    segmenter: Any = None,
+) -> dict[str, Any]:
+    """Superpixels of an image file too large for memory, written as a tiled BigTIFF label map.
+
+    Args:
+        input_path: a tiled or stripped TIFF / BigTIFF (read in windows), or any image small enough
+            to read whole (:data:`pcnet.io.tiff.MAX_WHOLE_PIXELS`); a larger JPEG/PNG is refused
+            with how to convert it.
+        output_path: the label map: int32 ids 0..K-1, 4-connected, tiled (``out_tile``), compressed
+            (``compression``) BigTIFF. Written to ``<output_path>.partial`` and renamed at the end:
+            ``output_path`` exists only when complete; a rerun starts afresh.
+        method: a tileable learned method (``pcnet``, ``scn``).
+        n_segments: ``None``: the native grid (K = H·W / 256 for PCNet); else a K whose working size
+            divides the image by a power of two (module docstring).
+        tile: network tile (network-input pixels, a multiple of the stride): a band is one row of
+            tiles (``tile · d`` image rows, d = 4 for PCNet at its native grid); the labels equal
+            the in-memory ``Segmenter(tile=tile, halo=halo, refine=False)``'s.
+        progress: a progress bar over bands.
+        checkpoint, device: the model file (default: the shipped one) and device.
+        halo: network context around each tile (input pixels), as the Segmenter's.
+        min_size_fraction: connectivity's minimum size (fraction of the mean superpixel size).
+        refine: must be ``False`` (refinement is not streamed yet).
+        margin_cells: cell rows/columns of context around each connectivity window (≥ 2).
+        block: columns (full-resolution pixels) of one connectivity window's core.
+        out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
+            divides the band height.
+        compression: ``"zlib"`` or ``"zstd"`` (needs imagecodecs).
+        segmenter: a loaded :class:`~pcnet.methods.learned.Segmenter` to use instead of loading
+            ``method`` (its ``tile``, ``halo``, ``refine`` and ``min_size_fraction`` are not read).
+
+    Returns:
+        ``{"k", "shape", "n_cells", "bands", "seconds", "peak_rss_bytes", "output",
+        "seam_mismatch_pixels", "seam_missing_ids"}``: K written, (H, W), grid cells, bands,
+        wall time, the process's peak RSS, the output path, and two exactness checks (0 when every
+        window agreed with its neighbours).
+    """
+    start = time.perf_counter()
+    check(refine is False, "streaming does not refine yet: pass refine=False (compare with the in-memory refine=False)")
+    check_fraction(min_size_fraction, "min_size_fraction")
+    margin_cells = check_int(margin_cells, "margin_cells", minimum=2)
+    block = check_int(block, "block (pixels)", minimum=16)
+    check(compression in ("zlib", "zstd"), f"compression must be 'zlib' or 'zstd'; got {compression!r}")
+    output_path = Path(output_path).expanduser()
+    check(output_path.suffix.lower() in (".tif", ".tiff"), f"the output must be a .tif file; got {output_path}")
+    if segmenter is None:
+        from pcnet.methods.learned import load_segmenter
+
+        segmenter = load_segmenter(checkpoint, method, device, refine=False)
+    model = segmenter.model
+    model.eval()
+    reader = open_windows(input_path)
+    try:
+        height, width = reader.shape
+        if n_segments is not None:
+            n_segments = check_n_segments(n_segments, height * width)
+        grid = _grid(model, height, width, n_segments, min_size_fraction)
+        stride = model.backbone.stride
+        tile = check_int(tile, "tile (network-input pixels)", minimum=stride, multiple_of=stride)
+        halo = check_int(halo, "halo (network-input pixels)", minimum=0, multiple_of=stride)
+        band_h = grid.down * tile
+        margin = margin_cells * grid.cell_size * grid.scale
+        check(margin <= band_h, f"margin_cells={margin_cells} exceeds a band ({band_h} rows); raise tile")
+        if out_tile is None:
+            out_tile = math.gcd(512, band_h)
+        check(
+            out_tile % 16 == 0 and band_h % out_tile == 0,
+            f"out_tile must be a multiple of 16 that divides the band height {band_h}; got {out_tile}",
+        )
+        bands = list(tiles(grid.in_h, tile, halo, stride))
+        connectivity = _Connectivity(grid, margin, block)
+
+        def labelled_bands() -> Iterator[np.ndarray]:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(bands), desc="bands", unit="band", disable=not progress)
+            above = None  # cells of the band above the one decided next (already written)
+            current = None  # (top row, cells) of the band decided next
+            for rows in bands:
+                below = (grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo))
+                if current is not None:
+                    yield connectivity.band(above, current[1], below[1], current[0])
+                    bar.update()
+                    above = current[1]
+                current = below
+            yield connectivity.band(above, current[1], None, current[0])
+            bar.update()
+            bar.close()
+
+        def tiles_out() -> Iterator[np.ndarray]:
+            for labels in labelled_bands():
+                yield from iter_tiles(labels, out_tile)
+
+        partial = partial_path(output_path)
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        try:
+            write_tiled(
+                partial,
+                tiles_out(),
+                (height, width),
+                np.int32,
+                tile=out_tile,
+                compression=compression,
+                description=f"pcnet superpixels ({method}, streaming, refine=False) of {Path(input_path).name}",
+            )
+            os.replace(partial, output_path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    finally:
+        reader.close()
+    return {
+        "k": int(connectivity.next_id),
+        "shape": (height, width),
+        "n_cells": grid.n_cells,
+        "bands": len(bands),
+        "seconds": time.perf_counter() - start,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "output": str(output_path),
+        "seam_mismatch_pixels": connectivity.mismatch,
+        "seam_missing_ids": connectivity.missing,
+    }

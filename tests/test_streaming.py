@@ -1,0 +1,212 @@
+"""Streaming segmentation (pcnet.methods.streaming, pcnet.io.tiff): the in-memory labels, band by
+band, from a tiled TIFF into a tiled BigTIFF, in bounded memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+tifffile = pytest.importorskip("tifffile")
+
+from pcnet._checks import InputError  # noqa: E402
+from pcnet.data.synthetic import synthetic_image  # noqa: E402
+from pcnet.io import tiff  # noqa: E402
+from pcnet.methods.learned import load_segmenter  # noqa: E402
+from pcnet.methods.streaming import segment_file  # noqa: E402
+from pcnet.ops.connectivity import connected_components  # noqa: E402
+
+H, W = 1536, 1024
+TILE = 128  # network-input pixels: bands of 512 image rows, 3 bands, 2 seams
+BLOCK = 384  # connectivity windows of 384 columns: column seams too
+
+
+@pytest.fixture(scope="module")
+def image():
+    return synthetic_image(H, W, n_regions=40, seed=3)[0]
+
+
+@pytest.fixture(scope="module")
+def tiled(image, tmp_path_factory):
+    path = tmp_path_factory.mktemp("streaming") / "image.tif"
+    tifffile.imwrite(path, image, tile=(256, 256), compression="zlib")
+    return path
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return load_segmenter(None, "pcnet", tile=TILE, refine=False)
+
+
+@pytest.fixture(scope="module")
+def streamed(tiled, segmenter, tmp_path_factory):
+    out = tmp_path_factory.mktemp("streaming_out") / "labels.tif"
+    result = segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+    return result, tifffile.imread(out), out
+
+
+def test_streaming_equals_in_memory(image, segmenter, streamed):
+    result, labels, _ = streamed
+    reference = segmenter.superpixels(image)  # Segmenter(tile=128, halo=64, refine=False)
+    assert labels.dtype == np.int32 and labels.shape == (H, W)
+    np.testing.assert_array_equal(labels, reference)  # ids too, not only the partition
+    assert result["k"] == int(reference.max()) + 1 == len(np.unique(labels))
+    assert result["seam_mismatch_pixels"] == 0 and result["seam_missing_ids"] == 0
+    assert result["bands"] == 3 and result["shape"] == (H, W)
+
+
+def test_untiled_in_memory_differs_only_by_the_network_halo(image, segmenter, streamed):
+    """Against the untiled in-memory path the cell ids differ only where the network's halo is
+    short of its receptive field (pcnet.methods.tiling); measured: a few % of pixels at most."""
+    _, labels, _ = streamed
+    whole = segmenter.superpixels(image, tile=None)
+    differ = np.count_nonzero(whole != labels) / labels.size
+    assert differ < 0.05, differ
+
+
+def test_every_superpixel_is_one_4_connected_region_across_seams(streamed):
+    result, labels, _ = streamed
+    assert int(connected_components(labels).max()) + 1 == result["k"]
+
+
+def test_output_is_a_tiled_compressed_bigtiff(streamed):
+    _, labels, out = streamed
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages[0]
+        assert tif.is_bigtiff and page.is_tiled
+        assert page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        assert (page.tilelength, page.tilewidth) == (512, 512)
+        np.testing.assert_array_equal(page.asarray(), labels)
+    assert not tiff.partial_path(out).exists()
+    assert os.path.getsize(out) < labels.nbytes / 4
+
+
+def test_coarser_grid_with_integer_downsampling(image, tiled, segmenter, tmp_path):
+    n = H * W // 256 // 4  # the native K / 4: the working size halves the image
+    result = segment_file(tiled, tmp_path / "k.tif", n_segments=n, tile=TILE, block=BLOCK, segmenter=segmenter)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "k.tif"), segmenter.superpixels(image, n))
+    assert result["n_cells"] == n
+
+
+def test_a_k_without_integer_downsampling_is_refused(tiled, segmenter, tmp_path):
+    with pytest.raises(InputError, match="integer downsampling"):
+        segment_file(tiled, tmp_path / "x.tif", n_segments=1000, segmenter=segmenter)
+    with pytest.raises(InputError, match="refine=False"):
+        segment_file(tiled, tmp_path / "x.tif", refine=True, segmenter=segmenter)
+
+
+def test_a_failed_run_leaves_no_output_and_a_rerun_restarts(tiled, segmenter, streamed, tmp_path, monkeypatch):
+    import pcnet.methods.streaming as streaming
+
+    out = tmp_path / "labels.tif"
+    tiff.partial_path(out).write_bytes(b"a stale partial file from a killed run")
+    real, calls = streaming._band_cells, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(streaming, "_band_cells", failing)
+    with pytest.raises(RuntimeError, match="killed"):
+        segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+    assert not out.exists() and not tiff.partial_path(out).exists()
+    monkeypatch.setattr(streaming, "_band_cells", real)
+    segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+    np.testing.assert_array_equal(tifffile.imread(out), streamed[1])
+
+
+def test_a_killed_process_leaves_only_a_partial_file(tiled, tmp_path):
+    out = tmp_path / "labels.tif"
+    code = (
+        "import sys; from pcnet.methods.streaming import segment_file; "
+        f"segment_file({str(tiled)!r}, {str(out)!r}, tile=64)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 120
+        while not tiff.partial_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert tiff.partial_path(out).exists() and not out.exists()
+
+
+def test_a_big_jpeg_is_refused_with_how_to_convert(tmp_path, monkeypatch, segmenter):
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), np.zeros((64, 96, 3), np.uint8))
+    monkeypatch.setattr(tiff, "MAX_WHOLE_PIXELS", 1000)
+    with pytest.raises(InputError, match=r"cannot be read in windows; convert it to a tiled TIFF.*vips tiffsave"):
+        segment_file(path, tmp_path / "out.tif", segmenter=segmenter)
+    one_strip = tmp_path / "strip.tif"
+    tifffile.imwrite(one_strip, np.zeros((64, 96, 3), np.uint8), rowsperstrip=64)
+    with pytest.raises(InputError, match="too large to read in windows; convert it to a tiled TIFF"):
+        segment_file(one_strip, tmp_path / "out.tif", segmenter=segmenter)
+
+
+def test_a_small_png_is_read_whole(tmp_path, segmenter):
+    image = synthetic_image(256, 384, n_regions=8, seed=5)[0]
+    cv2.imwrite(str(tmp_path / "small.png"), image[..., ::-1])
+    segment_file(tmp_path / "small.png", tmp_path / "out.tif", tile=32, block=128, segmenter=segmenter)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), segmenter.superpixels(image, tile=32))
+
+
+@pytest.mark.parametrize("layout", [{"tile": (64, 48)}, {"rowsperstrip": 7}])
+def test_tiff_windows_decode_only_what_they_need(tmp_path, layout):
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "w.tif", data, compression="zlib", **layout)
+    with tiff.open_windows(tmp_path / "w.tif") as reader:
+        assert reader.shape == (200, 300)
+        for r0, r1, c0, c1 in [(0, 200, 0, 300), (13, 77, 40, 41), (150, 260, 250, 400), (64, 128, 48, 96)]:
+            np.testing.assert_array_equal(reader.read(r0, r1, c0, c1), data[r0:r1, c0:c1])
+    gray = rng.integers(0, 65536, (50, 60), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "g.tif", gray, tile=(16, 16))
+    with tiff.open_windows(tmp_path / "g.tif") as reader:
+        window = reader.read(5, 40, 7, 50)
+    assert window.shape == (35, 43, 3) and (window[..., 0] == np.round(gray[5:40, 7:50] * (255 / 65535))).all()
+
+
+def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monkeypatch):
+    """python -m pcnet.predict streams a TIFF above STREAMING_THRESHOLD_PIXELS into a tiled BigTIFF
+    label map (the in-memory labels at tile=256 without refinement) and reads small ones whole."""
+    import shutil
+
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from pcnet.methods import streaming
+    from pcnet.predict import run
+
+    monkeypatch.setattr(streaming, "STREAMING_THRESHOLD_PIXELS", H * W - 1)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(tiled, inputs / "slide.tif")
+    tifffile.imwrite(inputs / "small.tif", image[:256, :256])
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
+        cfg = compose("predict", overrides=[f"input={inputs}", f"output={tmp_path / 'out'}"], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = cfg.paths.output_dir = str(tmp_path / "run")
+        cfg.progress = False
+    HydraConfig.instance().set_config(cfg)
+    assert run(cfg) == 0
+    labels = tifffile.imread(tmp_path / "out" / "slide_labels.tif")
+    reference = load_segmenter(None, "pcnet", tile=256, refine=False).superpixels(image)
+    np.testing.assert_array_equal(labels, reference)
+    assert (tmp_path / "out" / "small_labels.png").exists() and (tmp_path / "out" / "small_overlay.png").exists()
+    assert not (tmp_path / "out" / "slide_overlay.png").exists()
+    assert run(cfg) == 0  # a rerun skips the finished slide
