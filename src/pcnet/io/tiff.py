@@ -110,6 +110,7 @@ class TiffWindows:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the image."""
         return self.height, self.width
 
     def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -136,6 +137,7 @@ class TiffWindows:
         return out[..., 0] if self.samples == 1 else out
 
     def close(self) -> None:
+        """Close the file."""
         self._tif.close()
 
     def __enter__(self) -> TiffWindows:
@@ -154,13 +156,15 @@ class ArrayWindows:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the image."""
         return self.height, self.width
 
     def read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """Pixels ``[r0, r1) × [c0, c1)`` (clipped to the image)."""
         return self.image[max(r0, 0) : r1, max(c0, 0) : c1]
 
     def close(self) -> None:
-        pass
+        """Nothing to close: the image is in memory."""
 
     def __enter__(self) -> ArrayWindows:
         return self
