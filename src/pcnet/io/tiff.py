@@ -28,6 +28,7 @@ __all__ = [
     "ArrayWindows",
     "TiffWindows",
     "image_size",
+    "is_tiff",
     "iter_tiles",
     "open_windows",
     "partial_path",
@@ -39,6 +40,11 @@ __all__ = [
 MAX_WHOLE_PIXELS = 64_000_000
 
 _TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".ome.tif")
+
+
+def is_tiff(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a TIFF / BigTIFF by its suffix (read window by window)."""
+    return Path(path).name.lower().endswith(_TIFF_SUFFIXES)
 
 
 def _convert_hint(path: Path) -> str:
@@ -176,7 +182,7 @@ class ArrayWindows:
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(H, W)`` of an image file from its header only (TIFF through tifffile, others through PIL)."""
     path = Path(path)
-    if path.name.lower().endswith(_TIFF_SUFFIXES):
+    if is_tiff(path):
         import tifffile
 
         with tifffile.TiffFile(path) as tif:
@@ -197,7 +203,7 @@ def open_windows(path: str | os.PathLike) -> TiffWindows | ArrayWindows:
     (its decoders cannot read a window without decoding the whole image)."""
     path = Path(path).expanduser()
     check(path.is_file(), f"no such image file: {path}")
-    if path.name.lower().endswith(_TIFF_SUFFIXES):
+    if is_tiff(path):
         return TiffWindows(path)
     try:
         height, width = image_size(path)

@@ -28,8 +28,8 @@ from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.methods.tiling import AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, tiles
 from pcnet.models import default_checkpoint, list_models, load_model
 from pcnet.models.base import SuperpixelModel
-from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, hard_labels, n_segments_for, refine_superpixels
-from pcnet.ops.connectivity import check_mask, segment_in_mask
+from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for, refine_superpixels
+from pcnet.ops.connectivity import segment_in_mask
 
 __all__ = ["LOAD_OPTIONS", "Segmenter", "learned_method", "load_segmenter", "segmenter_options"]
 
@@ -52,7 +52,7 @@ class Segmenter:
             exceeds 16 MP or the network input 4 MP). Models that are not ``tileable`` (SSN) never are.
         halo: context added around each tile (input pixels, a multiple of 16).
         min_size_fraction: connectivity merges components below this fraction of the mean size
-            (:data:`pcnet.ops.MIN_SIZE_FRACTION`, the one default of every method).
+            (default :data:`pcnet.ops.MIN_SIZE_FRACTION`, SCN's 0.06: the learned methods' default).
         progress: show a progress bar over tiles.
         refine: move the boundaries onto the edges of the full-resolution image
             (:func:`~pcnet.ops.refine_labels`) before connectivity is enforced. On by default:
@@ -166,15 +166,8 @@ class Segmenter:
         check_tile(tile)
         rgb = to_rgb_uint8(image)
         if mask is not None:
-            mask = check_mask(mask, rgb.shape)
-            inside = int(np.count_nonzero(mask))
             if n_segments is not None:
                 n_segments = check_n_segments(n_segments)
-                check(
-                    inside == 0 or n_segments <= inside,
-                    f"n_segments={n_segments} exceeds the number of pixels inside the mask ({inside}); "
-                    "ask for fewer superpixels",
-                )
             return segment_in_mask(
                 lambda box, n: self.superpixels(box, n, tile, refine), rgb, n_segments, mask, self.min_size_fraction
             )
@@ -187,11 +180,6 @@ class Segmenter:
         finally:
             self.model.train(was_training)
         return self.labels_from_cells(rgb, cells, cell_size, refine)
-
-
-def cells_of(logits: torch.Tensor, cell_size: int) -> np.ndarray:
-    """Hard cell ids ``(h, w)`` int32 of one association map ``(1, 9, h, w)``."""
-    return hard_labels(logits, cell_size)[0].cpu().numpy().astype(np.int32)
 
 
 def segmenter_options() -> dict[str, Any]:

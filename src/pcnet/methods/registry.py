@@ -31,7 +31,7 @@ from pcnet._checks import (
 )
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.methods.classical import CLASSICAL_METHODS, Method
-from pcnet.ops.connectivity import check_mask, enforce_connectivity, segment_in_mask
+from pcnet.ops.connectivity import enforce_connectivity, segment_in_mask
 
 __all__ = [
     "available_methods",
@@ -209,14 +209,6 @@ def superpixels(
         n_segments <= height * width,
         f"n_segments={n_segments} exceeds the number of pixels of the {height}×{width} image ({height * width})",
     )
-    if mask is not None:
-        mask = check_mask(mask, rgb.shape)
-        inside = int(np.count_nonzero(mask))
-        check(
-            inside == 0 or n_segments <= inside,
-            f"n_segments={n_segments} exceeds the number of pixels inside the mask ({inside}); "
-            "ask for fewer superpixels",
-        )
     if is_connected(method):
         options["min_size_fraction"] = min_size_fraction
 

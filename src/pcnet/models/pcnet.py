@@ -103,9 +103,7 @@ class PCNet(SuperpixelModel):
         """Training outputs for an input ``(B, 3, h, w)`` in [0, 1]: ``assoc`` ``(B, 9, u·h, u·w)``
         (softmax), ``embedding`` E ``(B, D, u·h, u·w)``, and with ``return_sr`` the SR image ``sr``."""
         u = self.upscale
-        check_image_batch(image, -(-(self.cell_size**2) // u**2))
-        height, width = image.shape[-2:]
-        features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
+        features, height, width = self._features(image, self.backbone)
         embedding = self.subpixel(self.context(features))[..., : u * height, : u * width]
         out = {"assoc": torch.softmax(self.sp_head(embedding), dim=1), "embedding": embedding}
         if return_sr:
@@ -124,16 +122,28 @@ class PCNet(SuperpixelModel):
         if self.sp_head.kernel_size != (1, 1):
             return self.sp_head(self(image)["embedding"])
         u = self.upscale
-        check_image_batch(image, -(-(self.cell_size**2) // u**2))
+        features, height, width = self._features(image, self.backbone)
+        weight, bias = self._folded_head()
+        logits = F.pixel_shuffle(F.conv2d(self.context(features), weight, bias, padding=self.subpixel[0].padding), u)
+        return logits[..., : u * height, : u * width]
+
+    def _features(self, image: torch.Tensor, backbone: nn.Module) -> tuple[torch.Tensor, int, int]:
+        """Checked input → the encoder–decoder's features (padded to its stride), and ``(h, w)``."""
+        check_image_batch(image, -(-(self.cell_size**2) // self.upscale**2))
         height, width = image.shape[-2:]
-        features = self.backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
-        conv = self.subpixel[0]
+        return backbone(pad_to_multiple(self.normalize(image), self.backbone.stride)), height, width
+
+    def _folded_head(self, order: tuple[int, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The 1×1 SP head folded into the linear sub-pixel convolution: weight ``(9·u², C, k, k)``
+        and bias ``(9·u²)``, the 9 neighbour groups of ``u²`` channels in ``order`` (default 0..8)."""
+        u, conv = self.upscale, self.subpixel[0]
         head_w = self.sp_head.weight[:, :, 0, 0]  # (9, D)
         sub_w = conv.weight.view(-1, u * u, *conv.weight.shape[1:])  # (D, u², C, k, k)
-        weight = torch.einsum("cd,dsikl->csikl", head_w, sub_w).reshape(-1, *conv.weight.shape[1:])
-        bias = (head_w @ conv.bias.view(-1, u * u)).reshape(-1) + self.sp_head.bias.repeat_interleave(u * u)
-        logits = F.pixel_shuffle(F.conv2d(self.context(features), weight, bias, padding=conv.padding), u)
-        return logits[..., : u * height, : u * width]
+        weight = torch.einsum("cd,dsikl->csikl", head_w, sub_w)  # (9, u², C, k, k)
+        bias = head_w @ conv.bias.view(-1, u * u) + self.sp_head.bias[:, None]  # (9, u²)
+        if order is not None:
+            weight, bias = weight[list(order)], bias[list(order)]
+        return weight.reshape(-1, *conv.weight.shape[1:]), bias.reshape(-1)
 
     # ------------------------------------------------------------------ fast inference
 
@@ -150,16 +160,13 @@ class PCNet(SuperpixelModel):
         cached = getattr(self, "_inference_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        u, conv = self.upscale, self.subpixel[0]
+        conv = self.subpixel[0]
         with torch.no_grad():
             backbone = fold_batchnorm(copy.deepcopy(self.backbone).eval())
-            head_w = self.sp_head.weight[:, :, 0, 0]  # (9, D)
-            sub_w = conv.weight.view(-1, u * u, *conv.weight.shape[1:])  # (D, u², C, k, k)
-            weight = torch.einsum("cd,dsikl->csikl", head_w, sub_w)[list(TIE_ORDER)]
-            bias = (head_w @ conv.bias.view(-1, u * u) + self.sp_head.bias[:, None])[list(TIE_ORDER)]
-            head = nn.Conv2d(conv.in_channels, 9 * u * u, conv.kernel_size, 1, conv.padding).to(conv.weight.device)
-            head.weight.copy_(weight.reshape(-1, *conv.weight.shape[1:]))
-            head.bias.copy_(bias.reshape(-1))
+            weight, bias = self._folded_head(TIE_ORDER)
+            head = nn.Conv2d(conv.in_channels, weight.shape[0], conv.kernel_size, 1, conv.padding).to(weight.device)
+            head.weight.copy_(weight)
+            head.bias.copy_(bias)
         object.__setattr__(self, "_inference_cache", (key, backbone, head))  # not a submodule: no state_dict entry
         return backbone, head
 
@@ -169,10 +176,8 @@ class PCNet(SuperpixelModel):
         taken from them directly (:func:`~pcnet.ops.hard_labels_subpixel`). Otherwise the logits."""
         if self.training or self.sp_head.kernel_size != (1, 1):
             return self.association_logits(image)
-        check_image_batch(image, -(-(self.cell_size**2) // self.upscale**2))
-        height, width = image.shape[-2:]
         backbone, head = self._inference_parts()
-        features = backbone(pad_to_multiple(self.normalize(image), self.backbone.stride))
+        features, height, width = self._features(image, backbone)
         return head(self.context(features))[..., :height, :width]
 
     def cells_from_scores(

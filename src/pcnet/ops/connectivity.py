@@ -347,7 +347,12 @@ def segment_in_mask(
     ``segment`` for its own default on the box, once.
     """
     mask = check_mask(mask, image.shape)
-    if not mask.any():
+    inside = int(np.count_nonzero(mask))
+    check(
+        n_segments is None or inside == 0 or n_segments <= inside,
+        f"n_segments={n_segments} exceeds the number of pixels inside the mask ({inside}); ask for fewer superpixels",
+    )
+    if not inside:
         return np.full(mask.shape, OUTSIDE, dtype=np.int32)
     if mask.all():
         return segment(image, n_segments)

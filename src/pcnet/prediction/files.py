@@ -276,10 +276,10 @@ def predict_one(
 
 def _streams(path: Path) -> bool:
     """Whether ``path`` is a TIFF too large for the in-memory path (read from its header)."""
-    from pcnet.io.tiff import _TIFF_SUFFIXES, image_size
+    from pcnet.io.tiff import image_size, is_tiff
     from pcnet.methods.streaming import STREAMING_THRESHOLD_PIXELS
 
-    if not path.name.lower().endswith(_TIFF_SUFFIXES):
+    if not is_tiff(path):
         return False
     height, width = image_size(path)
     return height * width > STREAMING_THRESHOLD_PIXELS

@@ -14,7 +14,7 @@ from torchmetrics import MeanMetric
 
 from pcnet._checks import check
 from pcnet.losses import superpixel_loss
-from pcnet.methods.learned import Segmenter, cells_of
+from pcnet.methods.learned import Segmenter
 from pcnet.metrics import SuperpixelMetrics
 from pcnet.models import list_models, load_model
 from pcnet.models.base import SuperpixelModel
@@ -166,7 +166,9 @@ class SuperpixelModule(L.LightningModule):
             rgb = image.cpu().numpy()
             x, cell_size = self.net.prepare(rgb, self.hparams.val_n_segments)
             logits = self.net.association_logits(x, cell_size)
-            superpixels = segmenter.labels_from_cells(rgb, cells_of(logits, cell_size), cell_size, segmenter.refine)
+            superpixels = segmenter.labels_from_cells(
+                rgb, self.net.cells_from_scores(logits, cell_size)[0].cpu().numpy(), cell_size, segmenter.refine
+            )
             metrics.update([torch.from_numpy(superpixels)], [[lab.cpu() for lab in labels]])
             target = F.interpolate(labels[0][None, None].float(), size=logits.shape[-2:], mode="nearest")[0].long()
             assoc = torch.softmax(logits.float(), dim=1)
