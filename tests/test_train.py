@@ -99,6 +99,8 @@ def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
     assert np.isfinite(metrics["train/total"])
     assert 0.0 <= metrics["val/asa"] <= 1.0 and metrics["val/n_superpixels"] >= 1
     assert np.isfinite(metrics["val/sp_loss"]) and 0.0 <= metrics["val/f"] <= 1.0
+    # the selection score is BR with ASA as tie-break
+    assert metrics["val/selection"] == pytest.approx(metrics["val/br"] + 1e-3 * metrics["val/asa"], abs=1e-6)
 
 
 #: the CPU recipes behind the shipped checkpoints (src/pcnet/models/weights/)
@@ -128,7 +130,7 @@ def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     assert summary["steps"] == 2 and summary["wall_seconds"] > 0
     assert summary["command"].startswith(f"python -m pcnet.train experiment={experiment}")
-    assert np.isfinite(summary["best_validation"]["val/sp_loss"]) and summary["monitor"] == "val/sp_loss"
+    assert np.isfinite(summary["best_validation"]["val/sp_loss"]) and summary["monitor"] == "val/selection"
     model_file = export(tmp_path / "checkpoints" / "last.ckpt", tmp_path / "model.pt")
     card = json.loads(model_file.with_suffix(".json").read_text())
     assert card["method"] == cfg.model.name and card["training"]["steps"] == 2 and card["size_mb"] < 20

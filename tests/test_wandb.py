@@ -149,7 +149,7 @@ def test_offline_run_holds_metrics_config_overlays_and_curves(wandb_env, caplog)
     # summary: the last value of each metric and the run summary (run_summary.json)
     summary = out["summary"]
     assert summary["val/br"] == val["val/br"] and summary["train/total"] == train_rows[-1]["train/total"]
-    assert summary["run_summary"]["steps"] == 2 and summary["run_summary"]["monitor"] == "val/sp_loss"
+    assert summary["run_summary"]["steps"] == 2 and summary["run_summary"]["monitor"] == "val/selection"
     assert summary["run_summary"] == json.loads((wandb_env / "run" / "run_summary.json").read_text())
 
 
