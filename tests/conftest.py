@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ from pcnet.data.synthetic import synthetic_image
 from pcnet.io import write_image, write_label_map
 
 REPO = Path(__file__).resolve().parents[1]
+# test helper modules beside this file (e.g. reference_ops, the NumPy references of the kernels)
+# import by name: pytest's importlib mode does not put tests/ on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def bsds500_path() -> Path:

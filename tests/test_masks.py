@@ -22,7 +22,8 @@ from pcnet.data.synthetic import synthetic_image
 from pcnet.evaluation.runner import Setting, evaluate
 from pcnet.io import read_label_map, write_image, write_label_map
 from pcnet.metrics.functional import superpixel_scores
-from pcnet.ops.connectivity import enforce_connectivity, masked_request
+from pcnet.ops.connectivity import enforce_connectivity
+from pcnet.ops.masks import masked_request
 from pcnet.prediction import find_inputs
 
 HEIGHT, WIDTH, K = 96, 128, 40

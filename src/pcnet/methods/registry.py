@@ -31,7 +31,8 @@ from pcnet._checks import (
 )
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.methods.classical import CLASSICAL_METHODS, Method
-from pcnet.ops.connectivity import enforce_connectivity, segment_in_mask
+from pcnet.ops.connectivity import enforce_connectivity
+from pcnet.ops.masks import segment_in_mask
 
 __all__ = [
     "available_methods",

@@ -5,8 +5,8 @@ below its native grid: a reduced working resolution whose cell map is upscaled),
 boundaries are staircases a few pixels off the true edges. :func:`refine_labels` moves them on
 the original image:
 
-1. Per superpixel, the mean CIELAB colour and the centroid (one streaming pass over row strips;
-   later rounds update them from the moved pixels alone).
+1. Per superpixel, the mean CIELAB colour and the centroid (one pass; later rounds update them
+   from the moved pixels alone).
 2. Boundary-pixel sweeps: every pixel with a differently labelled 4-neighbour may take the label
    of one of its 4 neighbours, whichever minimises
 
@@ -19,19 +19,17 @@ the original image:
    shrinks below a quarter of its input size, so no superpixel vanishes.
 3. ``rounds`` times: means and centroids of the refined map, then the sweeps again.
 
-Cost: O(H·W) for the statistics, O(boundary pixels) per sweep; memory: the label map plus a
-chunk of boundary pixels (the colour of a pixel is converted when it is visited, so no
-full-size float image is made). Connectivity is *not* enforced here (see
+The per-pixel work is compiled (:mod:`pcnet.ops.kernels.refine`, numba; the decisions of a
+half-sweep run on all threads, the result is the same for any thread count). The colour is
+OpenCV's 8-bit CIELAB (3 bytes a pixel, made once), so the statistics are exact integer sums.
+Cost: O(H·W) for the statistics, O(boundary pixels) per sweep; memory: the label map, the 8-bit
+CIELAB image and two queues of boundary pixels. Connectivity is *not* enforced here (see
 :func:`~pcnet.ops.enforce_connectivity` with ``keep_largest``), so labels keep their ids.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -40,174 +38,16 @@ import numpy as np
 from pcnet._checks import check, check_int, check_label_map
 from pcnet.ops.connectivity import enforce_connectivity
 
-__all__ = ["refine_labels", "refine_superpixels"]
+__all__ = ["LAB_OFFSET", "LAB_SCALE", "lab_codes", "refine_labels", "refine_superpixels"]
 
-#: rows per strip of the statistics pass (~40 B/px of temporaries)
-STRIP_ROWS = 1024
-#: boundary pixels evaluated at once in a sweep (~150 B each)
-CHUNK = 1 << 20
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """``(h, w, 3)`` uint8 sRGB → float32 CIELAB (L in [0, 100])."""
-    return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+#: OpenCV's 8-bit CIELAB codes decode as ``code · LAB_SCALE + LAB_OFFSET`` (L in [0, 100])
+LAB_SCALE = np.array([100 / 255, 1, 1], np.float32)
+LAB_OFFSET = np.array([0, -128, -128], np.float32)
 
 
-def _label_sums(rgb: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS) -> np.ndarray:
-    """``(6, n)`` float64 sums per label: pixel count, CIELAB L, a, b, row, col (over row strips)."""
-    sums = np.zeros((6, n_labels), dtype=np.float64)
-    width = labels.shape[1]
-    cols = np.arange(width, dtype=np.float64)
-    for top in range(0, labels.shape[0], strip):
-        ids = labels[top : top + strip].ravel()
-        rows = ids.size // width
-        lab = _lab(rgb[top : top + rows]).reshape(-1, 3)
-        sums[0] += np.bincount(ids, minlength=n_labels)
-        for c in range(3):
-            sums[1 + c] += np.bincount(ids, weights=lab[:, c], minlength=n_labels)
-        sums[4] += np.bincount(
-            ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64), width), minlength=n_labels
-        )
-        sums[5] += np.bincount(ids, weights=np.tile(cols, rows), minlength=n_labels)
-    return sums
-
-
-def _means(sums: np.ndarray) -> np.ndarray:
-    """``(5, n)`` float32 means (L, a, b, row, col) from :func:`_label_sums`."""
-    return (sums[1:] / np.maximum(sums[0], 1)).astype(np.float32)
-
-
-def _neighbours(flat_idx: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Flat indices ``(4, n)`` of the 4 neighbours (up, down, left, right) of ``flat_idx``; a
-    neighbour outside the image is the pixel itself."""
-    row, col = np.divmod(flat_idx, width)
-    return np.stack(
-        [
-            np.where(row > 0, flat_idx - width, flat_idx),
-            np.where(row < height - 1, flat_idx + width, flat_idx),
-            np.where(col > 0, flat_idx - 1, flat_idx),
-            np.where(col < width - 1, flat_idx + 1, flat_idx),
-        ]
-    )
-
-
-def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
-    """Flat indices of the pixels with a differently labelled 4-neighbour."""
-    edge = np.zeros(labels.shape, dtype=bool)
-    vertical = labels[1:] != labels[:-1]
-    horizontal = labels[:, 1:] != labels[:, :-1]
-    edge[1:] |= vertical
-    edge[:-1] |= vertical
-    edge[:, 1:] |= horizontal
-    edge[:, :-1] |= horizontal
-    index = np.flatnonzero(edge)
-    return index.astype(np.int32) if edge.size < 2**31 else index  # int32: half the memory
-
-
-def _best_labels(
-    rgb: np.ndarray,
-    flat: np.ndarray,
-    idx: np.ndarray,
-    *,
-    shape: tuple[int, int],
-    stats: np.ndarray,
-    pos_weight: float,
-    smoothness: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For pixels ``idx``: their current label, the cheapest of it and their neighbours', and
-    their CIELAB colour.
-
-    ``stats`` is ``(5, n_labels)``: mean L, a, b and centroid row, col (1-D gathers are fast)."""
-    nbr = flat[_neighbours(idx, *shape)]  # (4, n) neighbour labels
-    own = flat[idx]
-    # candidates: the own label (first: it wins ties) and up to two other labels among the
-    # neighbours (a pixel touching three other superpixels is rare; it chooses among two of them)
-    other = nbr != own
-    cols = np.arange(idx.size)
-    first = nbr[np.argmax(other, axis=0), cols]
-    first = np.where(other.any(axis=0), first, own)
-    other &= nbr != first
-    second = np.where(other.any(axis=0), nbr[np.argmax(other, axis=0), cols], own)
-    cand = np.stack([own, first, second])  # (3, n)
-    colour = _lab(rgb[idx][:, None]).reshape(-1, 3)
-    row, col = np.divmod(idx, shape[1])
-    cost = np.zeros(cand.shape, np.float32)
-    for c, (value, weight) in enumerate(zip((*colour.T, row, col), (1.0, 1.0, 1.0, pos_weight, pos_weight))):
-        diff = np.take(stats[c], cand)
-        diff -= value.astype(np.float32, copy=False)
-        diff *= diff
-        if weight != 1.0:
-            diff *= np.float32(weight)
-        cost += diff
-    agree = (nbr[None] == cand[:, None]).sum(1, dtype=np.int8)
-    cost -= np.float32(smoothness) * agree
-    return own, np.take_along_axis(cand, np.argmin(cost, axis=0)[None], 0)[0], colour
-
-
-def _sweeps(
-    rgb: np.ndarray,
-    labels: np.ndarray,
-    stats: np.ndarray,
-    pos_weight: float,
-    smoothness: float,
-    n_iter: int,
-    chunk: int,
-    floor: np.ndarray,
-    sums: np.ndarray,
-    pool: ThreadPoolExecutor | None = None,
-) -> None:
-    """``2 · n_iter`` checkerboard half-sweeps over the boundary pixels of ``labels`` (in place).
-
-    Within a half-sweep every pixel decides on the labels of its 4 neighbours, which are of the
-    other colour and do not change, so the decisions are independent (evaluated in chunks of
-    ``chunk`` pixels: bounded memory, same result). A label never shrinks below ``floor``: a
-    half-sweep that would take it lower keeps all its pixels. ``sums`` (:func:`_label_sums`) are
-    kept up to date with the moves, so the next round needs no pass over the whole image.
-    """
-    height, width = labels.shape
-    flat = labels.ravel()
-    rgb = rgb.reshape(-1, 3)
-    sizes = np.bincount(flat, minlength=stats.shape[1])
-    active = _boundary_pixels(labels)
-    row, col = np.divmod(active, width)
-    todo = [active[(row + col) % 2 == parity] for parity in (0, 1)]  # pixels to (re)visit
-    for step in range(2 * n_iter):
-        parity = step % 2
-        idx, todo[parity] = todo[parity], todo[parity][:0]
-        if idx.size == 0:
-            if todo[1 - parity].size == 0:
-                break
-            continue
-        chunks = [idx[i : i + chunk] for i in range(0, idx.size, chunk)]
-        evaluate = functools.partial(
-            _best_labels, rgb, flat, shape=(height, width), stats=stats, pos_weight=pos_weight, smoothness=smoothness
-        )
-        # NumPy and OpenCV release the GIL in these kernels: the chunks run on `threads` cores
-        parts = (
-            list(pool.map(evaluate, chunks)) if pool is not None and len(chunks) > 1 else [evaluate(c) for c in chunks]
-        )
-        own, best, colour = (np.concatenate(x) for x in zip(*parts))
-        change = best != own
-        losses = np.bincount(own[change], minlength=sizes.size)
-        change &= sizes[own] - losses[own] >= floor[own]
-        if not change.any():
-            continue
-        moved = idx[change]
-        sizes -= np.bincount(own[change], minlength=sizes.size)
-        sizes += np.bincount(best[change], minlength=sizes.size)
-        # the moved pixels' colour and position leave one label's sums for another's
-        values = np.concatenate([np.ones((1, moved.size)), colour[change].T, np.stack(np.divmod(moved, width))]).astype(
-            np.float64
-        )
-        for c, weights in enumerate(values):
-            sums[c] += np.bincount(best[change], weights, minlength=sizes.size) - np.bincount(
-                own[change], weights, minlength=sizes.size
-            )
-        flat[moved] = best[change]
-        # only the neighbours of a changed pixel (the other colour) can decide differently now
-        nbrs = _neighbours(moved, height, width)
-        nbrs = nbrs[nbrs != moved[None]]  # at the border a missing neighbour is the pixel itself
-        todo[1 - parity] = np.unique(np.concatenate([todo[1 - parity], nbrs]))
+def lab_codes(rgb: np.ndarray) -> np.ndarray:
+    """``(h, w, 3)`` uint8 sRGB → OpenCV's 8-bit CIELAB codes (see :data:`LAB_SCALE`)."""
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
 
 
 def refine_labels(
@@ -218,8 +58,6 @@ def refine_labels(
     compactness: float = 5.0,
     smoothness: float = 30.0,
     min_size: int = 1,
-    strip: int = STRIP_ROWS,
-    chunk: int = CHUNK,
     threads: int | None = None,
 ) -> np.ndarray:
     """Move superpixel boundaries onto the edges of the full-resolution ``image``.
@@ -235,11 +73,7 @@ def refine_labels(
         smoothness: Potts weight λ per agreeing 4-neighbour (in squared Lab units).
         min_size: no label shrinks below ``min(its size, max(a quarter of it, min_size))`` pixels
             (so connectivity enforcement with a minimum size does not merge it away afterwards).
-        strip: rows per strip of the statistics pass; chunk: pixels per chunk of a sweep (memory
-            bounds; the result does not depend on them).
-        threads: threads evaluating the chunks (default: the CPU count, at most 4); the result
-            does not depend on it.
-
+        threads: numba threads of the sweeps (default: all; the result does not depend on it).
     Returns:
         ``(H, W)`` int32 labels with the same ids (a label may split: enforce connectivity
         afterwards; none vanishes).
@@ -258,10 +92,9 @@ def refine_labels(
     check(image.shape[:2] == labels.shape, f"image {image.shape[:2]} and labels {labels.shape} must have the same size")
     n_iter = check_int(n_iter, "refine n_iter", minimum=0)
     rounds = check_int(rounds, "refine rounds", minimum=0)
-    strip = check_int(strip, "refine strip rows", minimum=1)
-    chunk = check_int(chunk, "refine chunk", minimum=1)
     min_size = check_int(min_size, "refine min_size", minimum=1)
-    threads = min(4, os.cpu_count() or 1) if threads is None else check_int(threads, "refine threads", minimum=1)
+    if threads is not None:
+        threads = check_int(threads, "refine threads", minimum=1)
     for name, value in (("compactness", compactness), ("smoothness", smoothness)):
         check(
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0,
@@ -275,14 +108,12 @@ def refine_labels(
     present = max(1, int(np.count_nonzero(sizes)))
     floor = np.minimum(sizes, np.maximum(sizes // 4, min_size))  # no superpixel vanishes
     pos_weight = float(compactness**2 * present / out.size)  # (m / S)², S = sqrt(H·W / K)
-    chunk = min(chunk, max(4096, -(-out.size // (8 * threads))))  # enough chunks for the threads
-    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        sums = _label_sums(image, out, n_labels, strip)
-        for _ in range(rounds):
-            stats = _means(sums)  # (5, n_labels): fixed during a round's sweeps
-            _sweeps(
-                np.ascontiguousarray(image), out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, sums, pool
-            )
+    from pcnet.ops.kernels import refine as kernels
+    from pcnet.ops.kernels import set_threads
+
+    lab = lab_codes(image)
+    sums = kernels.label_sums(lab, out, n_labels, set_threads(threads))
+    kernels.sweeps(lab, out, sums, floor, LAB_SCALE, LAB_OFFSET, pos_weight, float(smoothness), n_iter, rounds)
     return out
 
 

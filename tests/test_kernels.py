@@ -1,0 +1,87 @@
+"""The compiled kernels (numba) against the plain NumPy references of tests/reference_ops.py:
+identical labels on hand-made and synthetic maps, for any thread count."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import reference_ops as ref
+
+from pcnet.data.synthetic import synthetic_image
+from pcnet.ops import connected_components, enforce_connectivity, refine_labels
+
+
+def grid(height: int, width: int, cell: int) -> np.ndarray:
+    """A regular grid of ``cell``-px square labels, numbered in raster order."""
+    cols = -(-width // cell)
+    return (np.arange(height)[:, None] // cell * cols + np.arange(width)[None] // cell).astype(np.int32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_refinement_kernel_gives_the_reference_labels(seed, threads):
+    image, _ = synthetic_image(150, 190, n_regions=9, n_lines=2, seed=seed)
+    start = grid(150, 190, 12)
+    options = dict(n_iter=5, rounds=2, min_size=20)
+    out = refine_labels(image, start, threads=threads, **options)
+    assert (out != start).mean() > 0.05  # it did move boundaries
+    np.testing.assert_array_equal(out, ref.refine_labels(image, start, **options))
+
+
+def test_refinement_kernel_gives_the_reference_labels_of_a_staircase():
+    # an upscaled cell map (the learned methods' input to refinement), border pixels included
+    image, _ = synthetic_image(96, 128, n_regions=6, n_lines=1, seed=5)
+    cells = cv2.resize(grid(24, 32, 4), (128, 96), interpolation=cv2.INTER_NEAREST)
+    for compactness, smoothness in ((0.0, 0.0), (5.0, 30.0), (20.0, 5.0)):
+        options = dict(n_iter=4, compactness=compactness, smoothness=smoothness)
+        np.testing.assert_array_equal(refine_labels(image, cells, **options), ref.refine_labels(image, cells, **options))
+
+
+def test_refinement_is_the_same_for_any_thread_count():
+    image, _ = synthetic_image(300, 260, n_regions=20, n_lines=3, seed=7)
+    start = grid(300, 260, 16)
+    one = refine_labels(image, start, n_iter=6, threads=1)
+    np.testing.assert_array_equal(refine_labels(image, start, n_iter=6, threads=2), one)
+    np.testing.assert_array_equal(refine_labels(image, start, n_iter=6, threads=3), one)
+
+
+def test_components_of_a_hand_made_map():
+    labels = np.array([[1, 1, 2, 1], [3, 1, 2, 1], [1, 1, 1, 1], [4, 4, 2, 2]])
+    # the U of 1s is one component (joined at the bottom row); raster order of first pixels
+    expected = np.array([[0, 0, 1, 0], [2, 0, 1, 0], [0, 0, 0, 0], [3, 3, 4, 4]])
+    np.testing.assert_array_equal(connected_components(labels), expected)
+
+
+def test_connectivity_kernel_gives_the_reference_labels():
+    rng = np.random.default_rng(0)
+    for case in range(240):
+        height, width = (int(x) for x in rng.integers(1, 30, 2))
+        labels = rng.integers(0, int(rng.integers(1, 10)), (height, width))
+        if case % 3 == 0:  # blocks, as an upscaled cell map
+            labels = cv2.resize(labels.astype(np.int32), (3 * width, 3 * height), interpolation=cv2.INTER_NEAREST)
+        mask = rng.random(labels.shape) < 0.8 if case % 2 == 0 else None
+        if mask is not None and not mask.any():
+            continue
+        fraction = float(rng.choice([0.0, 0.06, 0.3, 0.9]))
+        keep_largest = case % 4 < 2
+        n_segments = None if case % 5 else int(rng.integers(1, 20))
+        args = (labels, fraction, n_segments, keep_largest, mask)
+        np.testing.assert_array_equal(enforce_connectivity(*args), ref.enforce_connectivity(*args), err_msg=f"{case}")
+        np.testing.assert_array_equal(connected_components(labels), ref.connected_components(labels))
+
+
+def test_a_one_pixel_wide_map_merges_vertically():
+    # the NumPy version found no vertical neighbours in a 1-px-wide map (its flat-index step was 1
+    # both ways): the kernel merges the 1-px pieces (below 0.9 · 8 / 5 px) into a chain, each
+    # into its equal-sized upper neighbour (ties: the lower id), the last beside the 5s too
+    column = np.array([[4], [3], [2], [1], [5], [5], [5], [5]])
+    out = enforce_connectivity(column, 0.9, keep_largest=True)
+    assert out.ravel().tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_connectivity_kernel_on_a_large_noisy_grid():
+    rng = np.random.default_rng(1)
+    labels = grid(512, 640, 16) ^ (rng.random((512, 640)) < 0.01)  # 1-px fragments everywhere
+    args = (labels, 0.06, None, True, None)
+    np.testing.assert_array_equal(enforce_connectivity(*args), ref.enforce_connectivity(*args))
