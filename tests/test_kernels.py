@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import reference_ops as ref
 
+import reference_ops as ref
 from pcnet.data.synthetic import synthetic_image
 from pcnet.ops import connected_components, enforce_connectivity, refine_labels
 
@@ -35,7 +35,9 @@ def test_refinement_kernel_gives_the_reference_labels_of_a_staircase():
     cells = cv2.resize(grid(24, 32, 4), (128, 96), interpolation=cv2.INTER_NEAREST)
     for compactness, smoothness in ((0.0, 0.0), (5.0, 30.0), (20.0, 5.0)):
         options = dict(n_iter=4, compactness=compactness, smoothness=smoothness)
-        np.testing.assert_array_equal(refine_labels(image, cells, **options), ref.refine_labels(image, cells, **options))
+        np.testing.assert_array_equal(
+            refine_labels(image, cells, **options), ref.refine_labels(image, cells, **options)
+        )
 
 
 def test_refinement_is_the_same_for_any_thread_count():
