@@ -87,3 +87,28 @@ def test_connectivity_kernel_on_a_large_noisy_grid():
     labels = grid(512, 640, 16) ^ (rng.random((512, 640)) < 0.01)  # 1-px fragments everywhere
     args = (labels, 0.06, None, True, None)
     np.testing.assert_array_equal(enforce_connectivity(*args), ref.enforce_connectivity(*args))
+
+
+@pytest.mark.parametrize("origin", [(0, 0), (8, 12), (20, 36)])
+def test_subpixel_cells_kernel_gives_the_pytorch_ids(origin):
+    from pcnet.ops.labels import _subpixel_cells_torch, hard_labels_subpixel
+
+    torch = pytest.importorskip("torch")
+    generator = torch.Generator().manual_seed(sum(origin))
+    scores = torch.randn(2, 9 * 16, 5, 7, generator=generator)
+    scores[:, :, 1] = scores[:, :, 1].round()  # exact ties on a row: the own cell, then TIE_ORDER
+    scores[:, :, 2] = 0.0
+    image_size = (40, 64)  # a tile at origin of a 40×64 output image, 16-px cells, u = 4
+    fast = hard_labels_subpixel(scores.clone(), 4, 16, origin, image_size)
+    grid_h, grid_w = 3, 4
+    reference = _subpixel_cells_torch(scores.clone(), 4, 16, origin, grid_h, grid_w)
+    assert fast.dtype == torch.int32 and fast.shape == (2, 20, 28)
+    assert torch.equal(fast, reference)
+    assert int(fast.max()) < grid_h * grid_w and int(fast.min()) >= 0
+    # a non-contiguous window of the scores (a tiled core) gives the ids of its copy
+    window = scores[..., 1:4, 2:6]
+    shifted = (origin[0] + 4, origin[1] + 8)
+    assert torch.equal(
+        hard_labels_subpixel(window, 4, 16, shifted, image_size),
+        hard_labels_subpixel(window.contiguous(), 4, 16, shifted, image_size),
+    )

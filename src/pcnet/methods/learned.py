@@ -12,7 +12,7 @@ import functools
 import inspect
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from types import EllipsisType
@@ -21,11 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments, is_int
 from pcnet.io import ImageLike, to_rgb_uint8
-from pcnet.methods.tiling import AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, tiles
+from pcnet.methods.tiling import AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, tiled_cells
 from pcnet.models import default_checkpoint, list_models, load_model
 from pcnet.models.base import SuperpixelModel
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for, refine_superpixels
@@ -89,16 +88,6 @@ class Segmenter:
         self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
         check_fraction(self.min_size_fraction, "min_size_fraction")
 
-    def _scores_tiled(self, x: torch.Tensor, tile: int, cell_size: int) -> Iterator[tuple[torch.Tensor, int, int]]:
-        height, width = x.shape[-2:]
-        stride, u, f = self.model.backbone.stride, self.model.upscale, self.model.scores_scale
-        boxes = [(r, c) for r in tiles(height, tile, self.halo, stride) for c in tiles(width, tile, self.halo, stride)]
-        for (y0, y1, cy0, cy1), (x0, x1, cx0, cx1) in tqdm(boxes, desc="tiles", disable=not self.progress, leave=False):
-            with self._stage("network"):
-                scores = self.model.inference_scores(x[..., y0:y1, x0:x1], cell_size)
-            core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]
-            yield core, u * cy0, u * cx0
-
     @torch.no_grad()
     def cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:
         """Hard cell ids (int32) at the working resolution, and the grid's cell size."""
@@ -114,13 +103,9 @@ class Segmenter:
                 scores = model.inference_scores(x, cell_size)
             with self._stage("hard labels"):
                 return model.cells_from_scores(scores, cell_size)[0].cpu().numpy(), cell_size
-        cells = np.empty((out_h, out_w), dtype=np.int32)
-        for core, top, left in self._scores_tiled(x, int(tile), cell_size):
-            with self._stage("hard labels"):
-                ids = model.cells_from_scores(
-                    core.contiguous(), cell_size, origin=(top, left), image_size=(out_h, out_w)
-                )[0]
-                cells[top : top + ids.shape[0], left : left + ids.shape[1]] = ids.cpu().numpy()
+        cells = tiled_cells(
+            model, x, cell_size, int(tile), self.halo, tuple(x.shape[-2:]), stage=self._stage, progress=self.progress
+        )
         return cells, cell_size
 
     def labels_from_cells(self, rgb: np.ndarray, cells: np.ndarray, cell_size: int, refine: bool) -> np.ndarray:

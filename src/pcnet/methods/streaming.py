@@ -50,7 +50,7 @@ import numpy as np
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
-from pcnet.methods.tiling import tiles
+from pcnet.methods.tiling import tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
 
 __all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
@@ -122,25 +122,14 @@ def _band_cells(
     model: Any, reader: Any, grid: _Grid, rows: tuple[int, int, int, int], tile: int, halo: int
 ) -> np.ndarray:
     """Global cell ids (int32) of the full-resolution rows of one band, from the network crops
-    of the in-memory tiled path (``Segmenter._scores_tiled``)."""
-    import torch
-
+    of the in-memory tiled path (:func:`~pcnet.methods.tiling.tiled_cells`)."""
     y0, y1, cy0, cy1 = rows
-    d, u, f = grid.down, grid.upscale, model.scores_scale
+    d = grid.down
     rgb = reader.read(d * y0, d * y1, 0, grid.width)
     small = rgb if d == 1 else cv2.resize(rgb, (grid.in_w, y1 - y0), interpolation=cv2.INTER_AREA)
     del rgb
     x = model.to_input(small)
-    out_size = (u * grid.in_h, u * grid.in_w)
-    cells = np.empty((u * (cy1 - cy0), u * grid.in_w), dtype=np.int32)
-    with torch.no_grad():
-        for x0, x1, cx0, cx1 in tiles(grid.in_w, tile, halo, model.backbone.stride):
-            scores = model.inference_scores(x[..., x0:x1], grid.cell_size)
-            core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]
-            ids = model.cells_from_scores(
-                core.contiguous(), grid.cell_size, origin=(u * cy0, u * cx0), image_size=out_size
-            )[0]
-            cells[:, u * cx0 : u * cx0 + ids.shape[1]] = ids.cpu().numpy()
+    cells = tiled_cells(model, x, grid.cell_size, tile, halo, (grid.in_h, grid.in_w), rows=rows)
     if grid.scale > 1:  # nearest upscaling by an integer factor: cv2.INTER_NEAREST's pixels
         cells = np.repeat(np.repeat(cells, grid.scale, axis=0), grid.scale, axis=1)
     return cells

@@ -8,12 +8,16 @@ small for the network's receptive field (see ``tests/test_inference.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
+
+import numpy as np
 
 from pcnet._checks import check, is_int
 
-__all__ = ["AUTO_TILE_INPUT", "AUTO_TILE_OUTPUT", "check_tile", "tiles"]
+__all__ = ["AUTO_TILE_INPUT", "AUTO_TILE_OUTPUT", "check_tile", "tiled_cells", "tiles"]
 
 #: ``tile="auto"`` tiles when the association map exceeds this many pixels (its logits take 36 B/px)
 AUTO_TILE_OUTPUT = 16_000_000
@@ -43,3 +47,46 @@ def check_tile(tile: Any) -> None:
         tile is None or tile == "auto" or (is_int(tile) and tile >= 16 and tile % 16 == 0),
         f"tile must be null (whole image), 'auto' or a positive multiple of 16 (input pixels); got {tile!r}",
     )
+
+
+def tiled_cells(
+    model: Any,
+    x: Any,
+    cell_size: int,
+    tile: int,
+    halo: int,
+    input_size: tuple[int, int],
+    rows: tuple[int, int, int, int] | None = None,
+    stage: Callable[[str], AbstractContextManager[Any]] | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Global hard cell ids (int32) of a tileable model's association, tile by tile.
+
+    ``x`` is the network input of the whole image (``input_size`` = its ``(h, w)``), or with
+    ``rows = (y0, y1, core_y0, core_y1)`` (one row of :func:`tiles`, in whole-input rows) only
+    rows ``y0:y1`` of it: then only the core rows' cells come back (a band of the streamed path).
+    Each tile's scores are cut to its core and turned into ids of the whole image's grid, so the
+    map is the same however it is cut. ``stage(name)`` wraps the ``"network"`` and ``"hard
+    labels"`` steps (timing hooks)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    stage = stage or (lambda name: contextlib.nullcontext())
+    stride, u, f = model.backbone.stride, model.upscale, model.scores_scale
+    in_h, in_w = input_size
+    out_size = (u * in_h, u * in_w)
+    row_boxes = [rows] if rows is not None else list(tiles(in_h, tile, halo, stride))
+    first = row_boxes[0][0]  # the whole-input row of x's first row
+    top_row = row_boxes[0][2]
+    cells = np.empty((u * (row_boxes[-1][3] - top_row), out_size[1]), dtype=np.int32)
+    boxes = [(r, c) for r in row_boxes for c in tiles(in_w, tile, halo, stride)]
+    with torch.no_grad():
+        for (y0, y1, cy0, cy1), (x0, x1, cx0, cx1) in tqdm(boxes, desc="tiles", disable=not progress, leave=False):
+            with stage("network"):
+                scores = model.inference_scores(x[..., y0 - first : y1 - first, x0:x1], cell_size)
+            core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]
+            with stage("hard labels"):
+                ids = model.cells_from_scores(core, cell_size, origin=(u * cy0, u * cx0), image_size=out_size)[0]
+                top = u * (cy0 - top_row)
+                cells[top : top + ids.shape[0], u * cx0 : u * cx0 + ids.shape[1]] = ids.cpu().numpy()
+    return cells

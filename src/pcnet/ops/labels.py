@@ -95,6 +95,7 @@ def hard_labels_subpixel(
             come in :data:`TIE_ORDER` (PCNet's inference head is permuted once into it); may be
             overwritten (out-of-grid neighbours are set to −inf in place).
         upscale: ``u``; ``cell_size`` must be a multiple of it.
+        (On the CPU one compiled pass; elsewhere PyTorch ops. Same ids.)
         cell_size, origin, image_size: as :func:`hard_labels`, at output resolution.
 
     Returns:
@@ -119,6 +120,37 @@ def hard_labels_subpixel(
         f"a {height}×{width} tile at {origin} does not fit in an image of {full_h}×{full_w} on a {u}-px raster",
     )
     grid_h, grid_w = grid_shape(full_h, full_w, cell_size)
+    if scores.device.type == "cpu":
+        return _subpixel_cells_compiled(scores, u, cell_size, origin, grid_h, grid_w)
+    return _subpixel_cells_torch(scores, u, cell_size, origin, grid_h, grid_w)
+
+
+def _subpixel_cells_compiled(
+    scores: torch.Tensor, u: int, cell_size: int, origin: tuple[int, int], grid_h: int, grid_w: int
+) -> torch.Tensor:
+    """The CPU path of :func:`hard_labels_subpixel`: one compiled pass (``pcnet.ops.kernels.cells``)."""
+    from pcnet.ops.kernels.cells import subpixel_cells
+
+    batch, _, h, w = scores.shape
+    values = scores.detach()
+    if values.dtype != torch.float32:
+        values = values.float()
+    values = values.numpy()
+    out = np.empty((batch, u * h, u * w), np.int32)
+    dy = np.array([NEIGHBOR_OFFSETS[k][0] for k in _TIE_ORDER], np.int64)
+    dx = np.array([NEIGHBOR_OFFSETS[k][1] for k in _TIE_ORDER], np.int64)
+    for b in range(batch):
+        subpixel_cells(values[b], u, cell_size, origin[0], origin[1], grid_h, grid_w, dy, dx, out[b])
+    return torch.from_numpy(out)
+
+
+def _subpixel_cells_torch(
+    scores: torch.Tensor, u: int, cell_size: int, origin: tuple[int, int], grid_h: int, grid_w: int
+) -> torch.Tensor:
+    """:func:`hard_labels_subpixel` in PyTorch ops (any device; overwrites out-of-grid scores)."""
+    batch, _, h, w = scores.shape
+    height, width = u * h, u * w
+    top, left = origin
     device = scores.device
     view = scores.detach().view(batch, 9, u * u, h, w)
     per_cell = cell_size // u  # input pixels per cell side: a whole cell row shares its outer-row status
