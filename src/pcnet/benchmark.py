@@ -163,6 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     st.add_argument("--megapixels", type=number, nargs="+", default=[1, 25, 100])
     st.add_argument("--threads", type=count, default=2)
     st.add_argument("--no-refine", dest="refine", action="store_false", help="without the refinement stage")
+    st.add_argument("--tiles", nargs="+", default=["auto"], help="network tiles to compare: auto, none or input px")
     st.add_argument("--csv", type=Path, help="also write the table as CSV")
     ov = sub.add_parser("overlays", help="boundary overlays of several methods on a few images")
     ov.add_argument("--root", type=Path, required=True)
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.suite == "stages":
         from pcnet.bench.stages import bench_stages
 
-        bench_stages(args.megapixels, args.threads, args.refine, args.csv)
+        bench_stages(args.megapixels, args.threads, args.refine, args.csv, args.tiles)
     elif args.suite == "overlays":
         from pcnet.bench.quality import overlay_figure
 

@@ -56,8 +56,9 @@ class StageRecorder:
             self.peak_gb[name] = max(self.peak_gb.get(name, 0.0), _peak_gb())
 
 
-def worker(megapixels: float, threads: int, refine: bool) -> dict[str, Any]:
-    """Runs in the subprocess: one image of ``megapixels`` through every stage, once."""
+def worker(megapixels: float, threads: int, refine: bool, tile: int | str | None = "auto") -> dict[str, Any]:
+    """Runs in the subprocess: one image of ``megapixels`` through every stage, once (``tile``:
+    the Segmenter's network tile, input pixels)."""
     import cv2
     import numpy as np
     import torch
@@ -73,7 +74,7 @@ def worker(megapixels: float, threads: int, refine: bool) -> dict[str, Any]:
         photo = Path(tmp) / "photo.jpg"
         cv2.imwrite(str(photo), np.ascontiguousarray(_image(side)[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 90])
         recorder = StageRecorder()
-        segmenter = load_segmenter("pcnet", stages=recorder)
+        segmenter = load_segmenter("pcnet", stages=recorder, tile=tile)
         segmenter.superpixels(np.zeros((256, 256, 3), np.uint8))  # first-call set-up outside the table
         recorder.seconds.clear()
         recorder.peak_gb.clear()
@@ -87,11 +88,14 @@ def worker(megapixels: float, threads: int, refine: bool) -> dict[str, Any]:
     return {"megapixels": side * side / 1e6, "seconds": recorder.seconds, "peak_gb": recorder.peak_gb, "total": total}
 
 
-def bench_stages(megapixels: list[float], threads: int, refine: bool, out: Path | None) -> list[dict[str, Any]]:
-    """Per-stage seconds and peak RSS for PCNet at each size (one subprocess each); prints a table."""
+def bench_stages(
+    megapixels: list[float], threads: int, refine: bool, out: Path | None, tiles: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per-stage seconds and peak RSS for PCNet at each size and network tile (``auto``, ``none``
+    or input pixels; one subprocess each); prints a table."""
     rows = []
-    for mp in megapixels:
-        cmd = [sys.executable, "-m", "pcnet.bench.stages", str(mp), str(threads), str(int(refine))]
+    for mp, tile in ((mp, tile) for mp in megapixels for tile in tiles or ["auto"]):
+        cmd = [sys.executable, "-m", "pcnet.bench.stages", str(mp), str(threads), str(int(refine)), tile]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{mp:g} MP: failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -102,6 +106,7 @@ def bench_stages(megapixels: list[float], threads: int, refine: bool, out: Path 
                 rows.append(
                     {
                         "megapixels": round(result["megapixels"], 1),
+                        "tile": tile,
                         "stage": stage,
                         "seconds": result["seconds"][stage],
                         "share": result["seconds"][stage] / result["total"],
@@ -111,16 +116,18 @@ def bench_stages(megapixels: list[float], threads: int, refine: bool, out: Path 
         rows.append(
             {
                 "megapixels": round(result["megapixels"], 1),
+                "tile": tile,
                 "stage": "total",
                 "seconds": result["total"],
                 "share": 1.0,
                 "peak_rss_gb": max(result["peak_gb"].values()),
             }
         )
-    print(f"{'MP':>6} {'stage':>13} {'seconds':>9} {'share':>6} {'peak GB':>8}")
+    print(f"{'MP':>6} {'tile':>5} {'stage':>13} {'seconds':>9} {'share':>6} {'peak GB':>8}")
     for r in rows:
         print(
-            f"{r['megapixels']:>6g} {r['stage']:>13} {r['seconds']:>9.3f} {r['share']:>6.1%} {r['peak_rss_gb']:>8.2f}"
+            f"{r['megapixels']:>6g} {r['tile']:>5} {r['stage']:>13} {r['seconds']:>9.3f} {r['share']:>6.1%} "
+            f"{r['peak_rss_gb']:>8.2f}"
         )
     if out:
         print(f"wrote {write_rows(out, rows)}")
@@ -128,4 +135,6 @@ def bench_stages(megapixels: list[float], threads: int, refine: bool, out: Path 
 
 
 if __name__ == "__main__":  # the subprocess of one size
-    print(json.dumps(worker(float(sys.argv[1]), int(sys.argv[2]), bool(int(sys.argv[3])))))
+    tile_arg = sys.argv[4] if len(sys.argv) > 4 else "auto"
+    tile_value = None if tile_arg == "none" else tile_arg if tile_arg == "auto" else int(tile_arg)
+    print(json.dumps(worker(float(sys.argv[1]), int(sys.argv[2]), bool(int(sys.argv[3])), tile_value)))
