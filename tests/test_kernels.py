@@ -112,3 +112,26 @@ def test_subpixel_cells_kernel_gives_the_pytorch_ids(origin):
         hard_labels_subpixel(window, 4, 16, shifted, image_size),
         hard_labels_subpixel(window.contiguous(), 4, 16, shifted, image_size),
     )
+
+
+def test_split_and_renumber_needs_no_kernel():
+    # the classical methods' connectivity (fraction 0): skimage's components, the same labels
+    rng = np.random.default_rng(3)
+    labels = cv2.resize(rng.integers(0, 6, (20, 30)).astype(np.int32), (90, 60), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(enforce_connectivity(labels, 0.0), connected_components(labels))
+
+
+def test_a_classical_call_imports_neither_torch_nor_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pcnet; "
+        "yy, xx = np.mgrid[:64, :80]; "
+        "img = np.stack([xx * 3, yy * 4, (xx // 16 + yy // 16) % 2 * 200], -1).astype(np.uint8); "
+        "k = pcnet.superpixels(img, 40, method='slic').max() + 1; "
+        "assert 20 < k < 80, k; "
+        "print(sorted(m for m in ('torch', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

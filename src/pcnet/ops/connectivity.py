@@ -3,7 +3,9 @@
 O(H·W) in compiled kernels (:mod:`pcnet.ops.kernels.components`, numba): the 4-connected
 components in one raster pass (union-find), the borders of the components to merge in a second,
 and the relabelling; the merge itself works on the list of those borders (NumPy), never on a
-Python loop over pixels or regions. Masks: :mod:`pcnet.ops.masks`.
+Python loop over pixels or regions. A call that only splits and renumbers (``min_size_fraction=0``,
+no ``keep_largest``, no mask: the classical methods') uses skimage's components and imports no
+numba. Masks: :mod:`pcnet.ops.masks`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from skimage.measure import label as _label_components
 
 from pcnet._checks import check, check_label_map, describe
 from pcnet.ops.masks import OUTSIDE, check_mask
@@ -160,6 +163,12 @@ def enforce_connectivity(
         0.0 <= float(min_size_fraction) < 1.0,
         f"min_size_fraction must lie in [0, 1); got {min_size_fraction}",
     )
+    if mask is None and float(min_size_fraction) == 0.0 and not keep_largest:
+        # split and renumber only (the classical methods' call): skimage's components, which
+        # those methods have loaded already, are the answer (same raster order; no numba import)
+        labels = check_label_map(labels)
+        comp = _label_components(labels.astype(np.int64, copy=False), connectivity=1, background=-1)
+        return (comp - 1).astype(np.int32)
     if mask is None:
         labels = check_label_map(labels)
         comp, sizes, owner = _components(labels)
