@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 import pcnet
+from pcnet._checks import InputError
 from pcnet.data.synthetic import synthetic_image
 from pcnet.io import atomic_path, read_label_map, write_image
 from pcnet.methods import learned as inference
@@ -317,3 +319,23 @@ def test_learned_methods_have_one_option_schema():
         assert method_options(method) == {**LOAD_OPTIONS, **segmenter_fields}
     assert method_options("pcnet")["min_size_fraction"] == MIN_SIZE_FRACTION == 0.06
     assert method_options("slic")["min_size_fraction"] == 0.0  # classical: split and renumber only
+
+
+def test_bf16_precision_gives_valid_labels_and_auto_follows_the_cpu(monkeypatch):
+    image, _ = synthetic_image(128, 160, n_regions=8, n_lines=2, seed=4)
+    fp32 = pcnet.superpixels(image, 80, method="pcnet", precision="fp32")
+    bf16 = pcnet.superpixels(image, 80, method="pcnet", precision="bf16")
+    for labels in (fp32, bf16):
+        k = int(labels.max()) + 1
+        assert connected_components(labels).max() + 1 == k and abs(k - 80) <= 8
+    # same partition but at near-ties: most pixels share their superpixel's majority
+    agree = np.mean([np.bincount(fp32[bf16 == k]).max() / np.count_nonzero(bf16 == k) for k in range(bf16.max() + 1)])
+    assert agree > 0.95
+    used = []
+    monkeypatch.setattr(torch, "autocast", lambda *a, **k: used.append(k["dtype"]) or contextlib.nullcontext())
+    for has_bf16 in (False, True):
+        monkeypatch.setattr(inference, "cpu_has_bf16", lambda has=has_bf16: has)
+        Segmenter(load_model("pcnet"), precision="auto", refine=False).superpixels(image, 80)
+    assert used == [torch.bfloat16]  # auto: bf16 only where the CPU has the instructions
+    with pytest.raises(InputError, match="precision must be one of fp32, bf16, auto"):
+        Segmenter(load_model("pcnet"), precision="fp16")

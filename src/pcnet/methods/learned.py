@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
@@ -31,6 +32,20 @@ from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for, r
 from pcnet.ops.masks import segment_in_mask
 
 __all__ = ["LOAD_OPTIONS", "Segmenter", "learned_method", "load_segmenter", "segmenter_options"]
+
+#: the network arithmetic a Segmenter offers (``precision``)
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 matrix instructions (AMX-BF16 or AVX-512-BF16; Linux flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
 
 #: options of a learned method that choose the model file, not how it segments
 LOAD_OPTIONS: dict[str, Any] = {"checkpoint": None, "device": "cpu"}
@@ -59,6 +74,9 @@ class Segmenter:
             (BSDS500 and exact-label synthetic images, README "Refinement"), most where the
             association comes from a smaller image (PCNet, or any K below the native grid).
             Fragments a refined label splits into join their neighbours, so K stays put.
+        precision: the network's arithmetic on the CPU: ``"fp32"``, ``"bf16"`` (autocast; fast
+            where the CPU has AMX or AVX-512-BF16, labels differ from fp32 at near-ties) or
+            ``"auto"`` (bf16 where the CPU has those instructions, fp32 elsewhere).
         refine_iter: boundary sweeps per refinement round; ``None``: the staircase height, i.e.
             the factor between the image and the network input (PCNet: 4 at its native grid).
         stages: not an option: ``stages(name)`` returns a context manager around each stage
@@ -73,6 +91,7 @@ class Segmenter:
     progress: bool = False
     refine: bool = True
     refine_iter: int | None = None
+    precision: str = "fp32"
     stages: Callable[[str], AbstractContextManager[Any]] | None = field(default=None, repr=False, compare=False)
 
     def _stage(self, name: str) -> AbstractContextManager[Any]:
@@ -85,12 +104,26 @@ class Segmenter:
             self.refine_iter is None or (is_int(self.refine_iter) and 1 <= self.refine_iter <= 64),
             f"refine_iter must be null (automatic) or an integer in 1..64; got {self.refine_iter!r}",
         )
+        check(
+            self.precision in PRECISIONS,
+            f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}",
+        )
         self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
         check_fraction(self.min_size_fraction, "min_size_fraction")
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        """bf16 autocast around the network when ``precision`` asks for it (CPU only)."""
+        on_cpu = next(self.model.parameters()).device.type == "cpu"
+        bf16 = on_cpu and (self.precision == "bf16" or (self.precision == "auto" and cpu_has_bf16()))
+        return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
     @torch.no_grad()
     def cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:
         """Hard cell ids (int32) at the working resolution, and the grid's cell size."""
+        with self._autocast():
+            return self._cells(rgb, n_segments, tile)
+
+    def _cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:
         model = self.model
         with self._stage("resize"):
             x, cell_size = model.prepare(rgb, n_segments)
