@@ -11,7 +11,7 @@
    ``r + 1`` extra rows on each side for boundaries and their dilation, and the overlaps
    ``|S_j ∩ G_i|`` of a superpixel are summed over the bands it spans before the max is taken
    (a 4-connected superpixel that continues into the next band has a pixel in the band's last row).
-4. ``memory`` (``--compare-in-memory``): the in-memory ``Segmenter(tile=256, refine=False)`` on
+4. ``memory`` (``--compare-in-memory``): the in-memory ``Segmenter(tile=512, refine=False)`` (the streamed default tile) on
    the whole image, its time and peak RSS, and the fraction of pixels whose label differs.
 
 Each step runs in its own process, so each peak RSS is that step's alone.
@@ -189,7 +189,7 @@ def in_memory(image_path: str | Path, streamed_path: str | Path, gt_path: str | 
     from pcnet.metrics.functional import achievable_segmentation_accuracy, boundary_recall
 
     image = tifffile.imread(image_path)
-    segmenter = load_segmenter(None, "pcnet", tile=256, refine=False)
+    segmenter = load_segmenter(None, "pcnet", tile=512, refine=False)
     start = time.perf_counter()
     labels = segmenter.superpixels(image)
     seconds = time.perf_counter() - start

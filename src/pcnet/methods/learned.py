@@ -25,7 +25,7 @@ import torch
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments, is_int
 from pcnet.io import ImageLike, to_rgb_uint8
-from pcnet.methods.tiling import AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, tiled_cells
+from pcnet.methods.tiling import AUTO_TILE, AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, check_tile, tiled_cells
 from pcnet.models import default_checkpoint, list_models, load_model
 from pcnet.models.base import SuperpixelModel
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for, refine_superpixels
@@ -62,8 +62,9 @@ class Segmenter:
     Args:
         model: a PCNet, SCN or SSN (see :func:`load_segmenter`).
         tile: side of an input tile for tiled inference (network-input pixels, a multiple of
-            16), ``None`` for whole images, or ``"auto"`` (256-px tiles once the association map
-            exceeds 16 MP or the network input 4 MP). Models that are not ``tileable`` (SSN) never are.
+            16), ``None`` for whole images, or ``"auto"`` (tiles of
+            :data:`~pcnet.methods.tiling.AUTO_TILE` = 512 once the association map exceeds 16 MP
+            or the network input 4 MP). Models that are not ``tileable`` (SSN) never are.
         halo: context added around each tile (input pixels, a multiple of 16).
         min_size_fraction: connectivity merges components below this fraction of the mean size
             (default :data:`pcnet.ops.MIN_SIZE_FRACTION`, SCN's 0.06: the learned methods' default).
@@ -130,7 +131,7 @@ class Segmenter:
         out_h, out_w = model.upscale * x.shape[-2], model.upscale * x.shape[-1]
         if tile == "auto":
             large = out_h * out_w > AUTO_TILE_OUTPUT or x.shape[-2] * x.shape[-1] > AUTO_TILE_INPUT
-            tile = 256 if large else None
+            tile = AUTO_TILE if large else None
         if tile is None or not model.tileable:
             with self._stage("network"):
                 scores = model.inference_scores(x, cell_size)

@@ -50,7 +50,7 @@ import numpy as np
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
-from pcnet.methods.tiling import tiled_cells, tiles
+from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
 
 __all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
@@ -235,7 +235,7 @@ def segment_file(
     output_path: str | os.PathLike,
     method: str = "pcnet",
     n_segments: int | None = None,
-    tile: int = 256,
+    tile: int = AUTO_TILE,
     progress: bool = False,
     *,
     checkpoint: str | os.PathLike | None = None,

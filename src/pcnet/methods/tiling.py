@@ -17,8 +17,12 @@ import numpy as np
 
 from pcnet._checks import check, is_int
 
-__all__ = ["AUTO_TILE_INPUT", "AUTO_TILE_OUTPUT", "check_tile", "tiled_cells", "tiles"]
+__all__ = ["AUTO_TILE", "AUTO_TILE_INPUT", "AUTO_TILE_OUTPUT", "check_tile", "tiled_cells", "tiles"]
 
+#: the network tile of ``tile="auto"`` (input pixels, + the halo): at 25 MP, 2 threads, the network
+#: took 4.22 / 3.28 / 3.41 / 3.99 s with tiles of 256 / 512 / 768 / 1024 and peaked at 1.00 / 1.47 /
+#: 1.65 / 2.09 GB (``python -m pcnet.benchmark stages --megapixels 25 --no-refine --tiles 256 512 768 1024``)
+AUTO_TILE = 512
 #: ``tile="auto"`` tiles when the association map exceeds this many pixels (its logits take 36 B/px)
 AUTO_TILE_OUTPUT = 16_000_000
 #: ... or when the network input does (activations at input resolution dominate SCN's memory)
