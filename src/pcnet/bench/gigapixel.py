@@ -11,7 +11,7 @@
    ``r + 1`` extra rows on each side for boundaries and their dilation, and the overlaps
    ``|S_j ∩ G_i|`` of a superpixel are summed over the bands it spans before the max is taken
    (a 4-connected superpixel that continues into the next band has a pixel in the band's last row).
-4. ``memory`` (``--compare-in-memory``): the in-memory ``Segmenter(tile=512, refine=False)`` (the streamed default tile) on
+4. ``memory`` (``--compare-in-memory``): the in-memory ``Segmenter(tile=512, refine=False)`` (the streamed tile) on
    the whole image, its time and peak RSS, and the fraction of pixels whose label differs.
 
 Each step runs in its own process, so each peak RSS is that step's alone.

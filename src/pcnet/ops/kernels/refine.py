@@ -17,23 +17,24 @@ __all__ = ["label_sums", "sweeps"]
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int) -> np.ndarray:
-    """``(6, n_labels)`` int64 sums per label: pixel count, L, a, b codes, row, col (over
+    """``(n_labels, 8)`` int64 sums per label: pixel count, L, a, b codes, row, col, then two
+    working columns (a label's row is one cache line; see :data:`SIZE` ... :data:`LOSSES`) (over
     ``n_parts`` row blocks in parallel: integer sums, the same for any count)."""
     height, width = labels.shape
     n_parts = max(1, min(n_parts, height))
-    partial = np.zeros((n_parts, 6, n_labels), np.int64)
+    partial = np.zeros((n_parts, n_labels, 8), np.int64)
     for part in nb.prange(n_parts):
         acc = partial[part]
         for row in range(part * height // n_parts, (part + 1) * height // n_parts):
             for col in range(width):
                 k = labels[row, col]
-                acc[0, k] += 1
-                acc[1, k] += lab[row, col, 0]
-                acc[2, k] += lab[row, col, 1]
-                acc[3, k] += lab[row, col, 2]
-                acc[4, k] += row
-                acc[5, k] += col
-    out = np.zeros((6, n_labels), np.int64)
+                acc[k, 0] += 1
+                acc[k, 1] += lab[row, col, 0]
+                acc[k, 2] += lab[row, col, 1]
+                acc[k, 3] += lab[row, col, 2]
+                acc[k, 4] += row
+                acc[k, 5] += col
+    out = np.zeros((n_labels, 8), np.int64)
     for part in range(n_parts):
         out += partial[part]
     return out
@@ -41,15 +42,16 @@ def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int)
 
 @nb.njit(cache=True, nogil=True)
 def _means(sums: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """``(5, n)`` float32 means: L, a, b decoded (``mean code · scale + offset``), row, col."""
-    n = sums.shape[1]
-    stats = np.empty((5, n), np.float32)
+    """``(n, 8)`` float32 means: L, a, b decoded (``mean code · scale + offset``), row, col
+    (and 3 columns of padding: a label's means are one half cache line)."""
+    n = sums.shape[0]
+    stats = np.zeros((n, 8), np.float32)
     for k in range(n):
-        count = max(sums[0, k], 1)
+        count = max(sums[k, 0], 1)
         for c in range(3):
-            stats[c, k] = np.float32(sums[1 + c, k] / count * scale[c] + offset[c])
-        stats[3, k] = np.float32(sums[4, k] / count)
-        stats[4, k] = np.float32(sums[5, k] / count)
+            stats[k, c] = np.float32(sums[k, 1 + c] / count * scale[c] + offset[c])
+        stats[k, 3] = np.float32(sums[k, 4] / count)
+        stats[k, 4] = np.float32(sums[k, 5] / count)
     return stats
 
 
@@ -98,15 +100,15 @@ def _cost(
     row: float, col: float, stats: np.ndarray, pos_weight: np.float32, smoothness: np.float32,
 ) -> np.float32:  # fmt: skip
     """The reference's float32 cost of label ``k`` for one pixel (same operations, same order)."""
-    d = stats[0, k] - l_
+    d = stats[k, 0] - l_
     cost = d * d
-    d = stats[1, k] - a_
+    d = stats[k, 1] - a_
     cost += d * d
-    d = stats[2, k] - b_
+    d = stats[k, 2] - b_
     cost += d * d
-    d = stats[3, k] - np.float32(row)
+    d = stats[k, 3] - np.float32(row)
     cost += d * d * pos_weight
-    d = stats[4, k] - np.float32(col)
+    d = stats[k, 4] - np.float32(col)
     cost += d * d * pos_weight
     agree = (up == k) + (down == k) + (left == k) + (right == k)
     return cost - smoothness * np.float32(agree)
@@ -150,20 +152,6 @@ def _decide(
 
 
 @nb.njit(cache=True, nogil=True)
-def _push(queue: np.ndarray, n: int, p: int, queued: np.ndarray) -> tuple[np.ndarray, int]:
-    """Append pixel ``p`` to ``queue`` (grown when full) unless it is queued already."""
-    if queued[p]:
-        return queue, n
-    queued[p] = 1
-    if n == queue.size:
-        grown = np.empty(max(16, 2 * queue.size), queue.dtype)
-        grown[:n] = queue[:n]
-        queue = grown
-    queue[n] = p
-    return queue, n + 1
-
-
-@nb.njit(cache=True, nogil=True)
 def _apply(
     lab: np.ndarray, flat: np.ndarray, width: int, height: int, todo: np.ndarray, n: int, best: np.ndarray,
     sizes: np.ndarray, floor: np.ndarray, sums: np.ndarray, losses: np.ndarray,
@@ -199,21 +187,27 @@ def _apply(
         sizes[own] -= 1
         sizes[new] += 1
         for c in range(3):
-            sums[1 + c, own] -= lab[p, c]
-            sums[1 + c, new] += lab[p, c]
-        sums[4, own] -= row
-        sums[4, new] += row
-        sums[5, own] -= col
-        sums[5, new] += col
+            sums[own, 1 + c] -= lab[p, c]
+            sums[new, 1 + c] += lab[p, c]
+        sums[own, 4] -= row
+        sums[new, 4] += row
+        sums[own, 5] -= col
+        sums[new, 5] += col
         flat[p] = new
-        if row > 0:
-            other, n_other = _push(other, n_other, p - width, queued)
-        if row < height - 1:
-            other, n_other = _push(other, n_other, p + width, queued)
-        if col > 0:
-            other, n_other = _push(other, n_other, p - 1, queued)
-        if col < width - 1:
-            other, n_other = _push(other, n_other, p + 1, queued)
+        if n_other + 4 > other.size:  # room for the 4 neighbours
+            grown = np.empty(max(64, 2 * other.size), other.dtype)
+            grown[:n_other] = other[:n_other]
+            other = grown
+        for q, inside in (
+            (p - width, row > 0),
+            (p + width, row < height - 1),
+            (p - 1, col > 0),
+            (p + 1, col < width - 1),
+        ):
+            if inside and not queued[q]:
+                queued[q] = 1
+                other[n_other] = q
+                n_other += 1
     for i in range(changed):  # the blocked labels (their pixels did not move)
         losses[flat[todo[i]]] = 0
     return other, n_other, moves
@@ -231,9 +225,8 @@ def sweeps(
     height, width = labels.shape
     flat = labels.reshape(-1)
     codes = lab.reshape(-1, 3)
-    n_labels = sums.shape[1]
-    sizes = sums[0]  # a view: the counts follow the moves
-    losses = np.zeros(n_labels, np.int64)
+    sizes = sums[:, 0]  # views: the counts follow the moves; the losses of a half-sweep
+    losses = sums[:, 6]
     pw = np.float32(pos_weight)
     lam = np.float32(smoothness)
     for _ in range(rounds):
