@@ -77,7 +77,9 @@ class Segmenter:
             Fragments a refined label splits into join their neighbours, so K stays put.
         precision: the network's arithmetic on the CPU: ``"fp32"``, ``"bf16"`` (autocast; fast
             where the CPU has AMX or AVX-512-BF16, labels differ from fp32 at near-ties) or
-            ``"auto"`` (bf16 where the CPU has those instructions, fp32 elsewhere).
+            ``"auto"`` (the default: bf16 where the CPU has those instructions, fp32 elsewhere;
+            on BSDS500 test bf16 moved BR by ≤ 0.0005 and ASA by ≤ 0.0001 at K 400–1200, with
+            and without refinement, and BR/ASA by ≤ 0.0002 on exact-label 2048² images).
         refine_iter: boundary sweeps per refinement round; ``None``: the staircase height, i.e.
             the factor between the image and the network input (PCNet: 4 at its native grid).
         stages: not an option: ``stages(name)`` returns a context manager around each stage
@@ -92,7 +94,7 @@ class Segmenter:
     progress: bool = False
     refine: bool = True
     refine_iter: int | None = None
-    precision: str = "fp32"
+    precision: str = "auto"
     stages: Callable[[str], AbstractContextManager[Any]] | None = field(default=None, repr=False, compare=False)
 
     def _stage(self, name: str) -> AbstractContextManager[Any]:
