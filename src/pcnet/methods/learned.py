@@ -114,7 +114,7 @@ class Segmenter:
         self.halo = check_int(self.halo, "halo (input pixels)", minimum=0, multiple_of=16)
         check_fraction(self.min_size_fraction, "min_size_fraction")
 
-    def _autocast(self) -> AbstractContextManager[Any]:
+    def autocast(self) -> AbstractContextManager[Any]:
         """bf16 autocast around the network when ``precision`` asks for it (CPU only)."""
         on_cpu = next(self.model.parameters()).device.type == "cpu"
         bf16 = on_cpu and (self.precision == "bf16" or (self.precision == "auto" and cpu_has_bf16()))
@@ -123,7 +123,7 @@ class Segmenter:
     @torch.no_grad()
     def cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:
         """Hard cell ids (int32) at the working resolution, and the grid's cell size."""
-        with self._autocast():
+        with self.autocast():
             return self._cells(rgb, n_segments, tile)
 
     def _cells(self, rgb: np.ndarray, n_segments: int | None, tile: int | str | None) -> tuple[np.ndarray, int]:

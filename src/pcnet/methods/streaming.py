@@ -325,7 +325,8 @@ def segment_file(
             above = None  # cells of the band above the one decided next (already written)
             current = None  # (top row, cells) of the band decided next
             for rows in bands:
-                below = (grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo))
+                with segmenter.autocast():  # the in-memory path's precision, so the labels match
+                    below = (grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo))
                 if current is not None:
                     yield connectivity.band(above, current[1], below[1], current[0])
                     bar.update()

@@ -110,7 +110,7 @@ class CurveLogger(L.Callback):
     def curves(self, net: torch.nn.Module, samples: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[dict]:
         """``[{"K", "BR", "BP"}, ...]``: mean BR and BP over every (image, annotator) pair at each K
         (the Ks that fit the smallest image)."""
-        segmenter = Segmenter(net, tile=None, refine=False)
+        segmenter = Segmenter(net, tile=None, refine=False, precision="fp32")
         fewest_pixels = min(rgb.shape[0] * rgb.shape[1] for rgb, _ in samples)
         rows = []
         for k in (k for k in self.n_segments if k <= fewest_pixels):

@@ -161,7 +161,7 @@ class SuperpixelModule(L.LightningModule):
         Segmenter's post-processing) and the whole-image L_SP per labelled pixel."""
         metrics, sp_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_sp_loss")
         out = []
-        segmenter = Segmenter(self.net, tile=None, refine=self.hparams.val_refine)
+        segmenter = Segmenter(self.net, tile=None, refine=self.hparams.val_refine, precision="fp32")
         for image, labels in zip(batch["image"], batch["labels"]):
             rgb = image.cpu().numpy()
             x, cell_size = self.net.prepare(rgb, self.hparams.val_n_segments)
