@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark suites: timing and CSV output."""
+"""Helpers shared by the benchmark suites: timing, row averages and CSV output."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from pcnet.io import write_csv
 
-__all__ = ["best_time", "median_time", "write_rows"]
+__all__ = ["best_time", "mean_rows", "median_time", "write_rows"]
 
 T = TypeVar("T")
 
@@ -35,6 +37,21 @@ def median_time(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
+
+
+def mean_rows(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per distinct value of ``keys``: the mean of every other column but ``id``."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    out = []
+    for key, members in groups.items():
+        summary = dict(zip(keys, key))
+        for name in members[0]:
+            if name not in keys and name != "id":
+                summary[name] = float(np.mean([m[name] for m in members]))
+        out.append(summary)
+    return out
 
 
 def write_rows(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:

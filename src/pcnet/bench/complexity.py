@@ -9,12 +9,14 @@ are a lower bound. Latency is the median time of the inference path (``associati
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pcnet.bench.common import median_time, write_rows
+from pcnet.bench.options import COUNT, add_csv, add_models
 from pcnet.models import build, list_models
 
 MODELS = tuple(list_models())
@@ -69,3 +71,16 @@ def bench_complexity(
     if out:
         print(f"wrote {write_rows(out, rows)}")
     return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark complexity``."""
+    parser.add_argument("--sizes", type=COUNT, nargs="+", default=[512, 1024, 2048], help="output sides in pixels")
+    parser.add_argument("--repeat", type=COUNT, default=3, help="timed runs per model and size (median)")
+    add_models(parser)
+    add_csv(parser, Path("logs/benchmark/complexity.csv"))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_complexity(args.sizes, args.repeat, args.csv, tuple(args.models))

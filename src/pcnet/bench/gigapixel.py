@@ -18,6 +18,8 @@ Each step runs in its own process, so each peak RSS is that step's alone.
 
     python -m pcnet.bench.gigapixel --height 10000 --width 10000 --dir /tmp/gp100 --compare-in-memory
     python -m pcnet.bench.gigapixel --height 25000 --width 40000 --dir /tmp/gp1000
+
+(``python -m pcnet.benchmark gigapixel`` takes the same options: one parser, :func:`add_arguments`.)
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pcnet.methods.streaming import peak_rss_bytes, segment_file
 from pcnet.metrics.functional import boundary_tolerance
 from pcnet.ops import find_boundaries
 
-__all__ = ["render_window", "run", "score_files", "write_synthetic"]
+__all__ = ["add_arguments", "bench_gigapixel", "main", "render_window", "run", "score_files", "write_synthetic"]
 
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -219,7 +221,9 @@ def _phase(name: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(height: int, width: int, folder: str | Path, compare_in_memory: bool = False, tile: int = 256) -> dict:
+def bench_gigapixel(
+    height: int, width: int, folder: str | Path, compare_in_memory: bool = False, tile: int = 256
+) -> dict:
     """All steps for one size; returns their figures (also written to ``folder/results.json``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -235,8 +239,9 @@ def run(height: int, width: int, folder: str | Path, compare_in_memory: bool = F
     return results
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark gigapixel`` (and of ``python -m pcnet.bench.gigapixel``,
+    which each step's subprocess also runs, with the hidden ``--phase NAME ARGS...``)."""
     parser.add_argument("--height", type=int, default=10000)
     parser.add_argument("--width", type=int, default=10000)
     parser.add_argument("--dir", default="/tmp/pcnet_gigapixel")
@@ -244,20 +249,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare-in-memory", action="store_true")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
-    ns = parser.parse_args(argv)
-    if ns.phase == "generate":
-        image, gt, height, width = ns.args
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run one step (``--phase``) or all of them, and print the figures as one JSON line."""
+    if args.phase == "generate":
+        image, gt, height, width = args.args
         result = write_synthetic(image, gt, int(height), int(width))
-    elif ns.phase == "segment":
-        image, out, tile = ns.args
+    elif args.phase == "segment":
+        image, out, tile = args.args
         result = segment_file(image, out, tile=int(tile), progress=True)
-    elif ns.phase == "score":
-        result = score_files(*ns.args)
-    elif ns.phase == "memory":
-        result = in_memory(*ns.args)
+    elif args.phase == "score":
+        result = score_files(*args.args)
+    elif args.phase == "memory":
+        result = in_memory(*args.args)
     else:
-        result = run(ns.height, ns.width, ns.dir, ns.compare_in_memory, ns.tile)
+        result = bench_gigapixel(args.height, args.width, args.dir, args.compare_in_memory, args.tile)
     print(json.dumps(result, default=str))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m pcnet.bench.gigapixel``: the suite's own parser, as ``pcnet.benchmark gigapixel``."""
+    parser = argparse.ArgumentParser(prog="python -m pcnet.bench.gigapixel", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

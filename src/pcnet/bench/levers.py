@@ -8,12 +8,14 @@ both. Ratios are against fp32 measured in the same run; keep a lever only where 
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from pcnet.bench.common import median_time, write_rows
+from pcnet.bench.options import COUNT, add_batch_size, add_csv, add_models, add_threads
 from pcnet.data.datamodule import SuperpixelDataModule
 from pcnet.losses import PCNetLoss, SSNLoss, SuperpixelLoss
 from pcnet.models import build
@@ -92,3 +94,17 @@ def bench_levers(
     if out:
         print(f"wrote {write_rows(out, rows)}")
     return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark levers``."""
+    add_models(parser)
+    add_batch_size(parser)
+    parser.add_argument("--repeat", type=COUNT, default=5, help="timed steps per lever (median)")
+    add_threads(parser)
+    add_csv(parser, Path("logs/benchmark/levers.csv"))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_levers(args.models, args.batch_size, args.repeat, args.threads, args.csv)

@@ -3,6 +3,7 @@ skimage's SLIC connectivity step (Cython) measured in the same run; checks linea
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from pcnet.bench.common import best_time, write_rows
+from pcnet.bench.options import COUNT, POSITIVE, add_csv
 from pcnet.ops import cell_index_map, enforce_connectivity, grid_shape, hard_labels
 
 
@@ -85,3 +87,15 @@ def bench_ops(megapixels: list[float], repeat: int, csv_path: Path | None) -> li
     if csv_path:
         print(f"wrote {write_rows(csv_path, rows)}")
     return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark ops``."""
+    parser.add_argument("--megapixels", type=POSITIVE, nargs="+", default=[1, 4, 10, 20])
+    parser.add_argument("--repeat", type=COUNT, default=2, help="runs per size; the best is reported")
+    add_csv(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_ops(args.megapixels, args.repeat, args.csv)

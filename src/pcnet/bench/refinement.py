@@ -1,33 +1,19 @@
-"""Refinement benchmark: learned methods with and without full-resolution refinement against
+"""Benchmark ``refine``: learned methods with and without full-resolution refinement against
 SLIC / SLICO, BR at several tolerances, on any BSDS500-layout folder (BSDS500 itself, or
 ``python -m pcnet.data.make_synthetic`` sets with exact labels)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from pcnet.bench.common import mean_rows, write_rows
+from pcnet.bench.options import NON_NEGATIVE, add_csv, add_dataset, add_limit
 
-from pcnet.bench.common import write_rows
-
-__all__ = ["bench_refinement", "refine_grid"]
-
-
-def _mean_rows(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
-    out = []
-    for key, members in groups.items():
-        summary = dict(zip(keys, key))
-        for name in members[0]:
-            if name not in keys and name != "id":
-                summary[name] = float(np.mean([m[name] for m in members]))
-        out.append(summary)
-    return out
+__all__ = ["add_arguments", "bench_refinement", "run"]
 
 
 def bench_refinement(
@@ -91,7 +77,7 @@ def bench_refinement(
                                 row.update({k2: scores[k2] for k2 in ("bp", "asa", "ue", "co", "n_superpixels")})
                         rows.append(row)
             print(f"{sample.id} {request}: done", flush=True)
-    table = _mean_rows(rows, ("method", "n_segments"))
+    table = mean_rows(rows, ("method", "n_segments"))
     header = (
         ["method", "n_segments", "K"]
         + [f"BR r={t or 'bench'}" for t in tolerances]
@@ -109,59 +95,20 @@ def bench_refinement(
     return table
 
 
-def refine_grid(
-    root: str | Path,
-    split: str,
-    limit: int | None,
-    method: str,
-    n_segments: int,
-    settings: Sequence[tuple[int, float, float, int]],
-) -> list[dict[str, Any]]:
-    """Scores of ``method`` at ``n_segments`` refined with each ``(n_iter, compactness,
-    smoothness, rounds)`` setting (and unrefined), averaged over annotators: how the defaults were
-    chosen (on a validation split)."""
-    from pcnet.data.bsds500 import bsds500_samples
-    from pcnet.io import read_image, read_label_map
-    from pcnet.methods.learned import load_segmenter
-    from pcnet.metrics.functional import superpixel_scores
-    from pcnet.ops import refine_superpixels
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark refine``."""
+    add_dataset(parser, "test")
+    add_limit(parser, None)
+    parser.add_argument("--methods", nargs="+", default=["pcnet", "scn", "slic", "slico"])
+    parser.add_argument(
+        "--n-segments", nargs="+", default=["area/2500", "grid"], help="integers, area/<px per superpixel> or grid"
+    )
+    parser.add_argument(
+        "--tolerances", type=NON_NEGATIVE, nargs="+", default=[1, 2, 0], help="px; 0: the benchmark's r"
+    )
+    add_csv(parser, Path("logs/benchmark/refine.csv"))
 
-    segmenter = load_segmenter(method=method, tile=None)
-    data = []
-    for sample in bsds500_samples(root, split)[:limit]:
-        image = read_image(sample.image)
-        raw = segmenter.superpixels(image, n_segments, refine=False)
-        data.append((image, [read_label_map(p) for p in sample.ground_truth], raw))
-    table = []
-    for setting in [None, *settings]:
-        rows, seconds = [], 0.0
-        for image, gts, raw in data:
-            start = time.perf_counter()
-            labels = raw
-            if setting is not None:
-                n_iter, compactness, smoothness, rounds = setting
-                labels = refine_superpixels(
-                    image,
-                    raw,
-                    int(raw.max()) + 1,
-                    segmenter.min_size_fraction,
-                    n_iter=n_iter,
-                    rounds=rounds,
-                    compactness=compactness,
-                    smoothness=smoothness,
-                )
-            seconds += time.perf_counter() - start
-            rows += [dict(superpixel_scores(labels, gt), id="") for gt in gts]
-        summary = {
-            "setting": "none" if setting is None else ",".join(map(str, setting)),
-            **_mean_rows(rows, ())[0],
-            "s_refine": seconds / len(data),
-        }
-        table.append(summary)
-        print(
-            f"| {summary['setting']} | {summary['br']:.3f} | {summary['bp']:.3f} | {summary['asa']:.3f} "
-            f"| {summary['ue']:.3f} "
-            f"| {summary['co']:.3f} | {summary['n_superpixels']:.0f} | {summary['s_refine']:.2f} |",
-            flush=True,
-        )
-    return table
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_refinement(args.root, args.split, args.limit, args.methods, args.n_segments, args.tolerances, args.csv)

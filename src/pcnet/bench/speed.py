@@ -17,6 +17,7 @@ it is not installed its rows say so. It returns int16 labels and refuses K > 65 
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import math
@@ -31,6 +32,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from pcnet.bench.common import write_rows
+from pcnet.bench.options import COUNT, POSITIVE, add_csv, add_threads
 
 METHODS = ("pcnet", "scn", "ssn", "slico", "slic", "fast-slic")
 #: a first call shorter than this is repeated to measure a warm call
@@ -215,6 +217,57 @@ def bench_speed(
         fig.savefig(out.with_suffix(".png"))
         print(f"wrote {out.with_suffix('.png')}")
     return rows
+
+
+def _checkpoint_pair(text: str) -> tuple[str, str]:
+    """argparse type for ``--checkpoint method=path`` (imports :mod:`pcnet.models` only when used)."""
+    from pcnet.models import list_models
+
+    method, sep, path = text.partition("=")
+    if not sep or method not in list_models() or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected METHOD=PATH with METHOD one of {', '.join(list_models())}; got {text!r}"
+        )
+    return method, path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark speed``."""
+    parser.add_argument(
+        "--methods", nargs="+", choices=sorted(BYTES_PER_PIXEL), default=["pcnet", "scn", "ssn", "slico", "slic"]
+    )
+    parser.add_argument("--sizes", type=COUNT, nargs="+", default=list(SIZES))
+    parser.add_argument("--n-segments", type=COUNT, help="K for every method and size (default: H·W/256)")
+    parser.add_argument(
+        "--checkpoint",
+        nargs="*",
+        type=_checkpoint_pair,
+        default=[],
+        help="method=path pairs (default: shipped weights, else random)",
+    )
+    parser.add_argument("--memory-gb", type=POSITIVE, default=16.0, help="skip runs expected to need more")
+    parser.add_argument("--time-s", type=POSITIVE, default=600.0, help="skip runs expected to take longer")
+    add_threads(parser)
+    add_csv(parser, Path("logs/benchmark/speed.csv"))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options; learned methods use their shipped weights unless
+    ``--checkpoint`` names others."""
+    from pcnet.models import default_checkpoint
+
+    checkpoints = {m: str(default_checkpoint(m)) for m in ("pcnet", "scn", "ssn") if default_checkpoint(m)}
+    checkpoints.update(dict(args.checkpoint))
+    bench_speed(
+        tuple(args.methods),
+        tuple(args.sizes),
+        checkpoints,
+        args.memory_gb,
+        args.time_s,
+        args.threads,
+        args.csv,
+        args.n_segments,
+    )
 
 
 if __name__ == "__main__":  # the subprocess of one measurement

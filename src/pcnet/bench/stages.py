@@ -9,6 +9,7 @@ map is written (``encode``). The peak RSS of each stage is the process's high-wa
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pcnet.bench.common import write_rows
+from pcnet.bench.options import POSITIVE, add_csv, add_threads
 
 STAGES = ("decode", "resize", "network", "hard labels", "upscale", "connectivity", "refine", "encode")
 
@@ -132,6 +134,20 @@ def bench_stages(
     if out:
         print(f"wrote {write_rows(out, rows)}")
     return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark stages``."""
+    parser.add_argument("--megapixels", type=POSITIVE, nargs="+", default=[1, 25, 100])
+    add_threads(parser)
+    parser.add_argument("--no-refine", dest="refine", action="store_false", help="without the refinement stage")
+    parser.add_argument("--tiles", nargs="+", default=["auto"], help="network tiles to compare: auto, none or input px")
+    add_csv(parser)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_stages(args.megapixels, args.threads, args.refine, args.csv, args.tiles)
 
 
 if __name__ == "__main__":  # the subprocess of one size

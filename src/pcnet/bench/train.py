@@ -4,12 +4,14 @@ crops), measured in one run with the real DataModule and its worker processes.""
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 import torch
 
 from pcnet.bench.common import write_rows
+from pcnet.bench.options import COUNT, NON_NEGATIVE, add_batch_size, add_csv
 from pcnet.data.datamodule import SuperpixelDataModule
 from pcnet.losses import PCNetLoss, SuperpixelLoss
 from pcnet.models import build
@@ -79,3 +81,18 @@ def bench_train(
     if out:
         print(f"wrote {write_rows(out, rows)}")
     return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m pcnet.benchmark train``."""
+    parser.add_argument("--steps", type=COUNT, default=10, help="timed iterations per model")
+    parser.add_argument("--warmup", type=NON_NEGATIVE, default=2)
+    add_batch_size(parser)
+    parser.add_argument("--workers", type=NON_NEGATIVE, default=2)
+    parser.add_argument("--image-size", type=COUNT, default=1024, help="side of the synthetic training images")
+    add_csv(parser, Path("logs/benchmark/train.csv"))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the suite with its parsed options."""
+    bench_train(args.steps, args.warmup, args.batch_size, args.workers, args.image_size, args.csv)
