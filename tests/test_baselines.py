@@ -6,22 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers import assert_superpixels
 from pcnet.io import read_image, write_image
 from pcnet.methods.classical import CLASSICAL_METHODS, OPENCV_FIX, seeds_grid
 from pcnet.methods.registry import available_methods, method_options, register_method, superpixels
-from pcnet.ops import connected_components, find_boundaries
+from pcnet.ops import find_boundaries
 
 METHODS = sorted(CLASSICAL_METHODS)
 OPENCV = ["slico", "slic_cv", "lsc", "seeds"]
-
-
-def assert_valid(labels: np.ndarray, shape: tuple[int, int]) -> int:
-    """Shape, int32, labels exactly 0..K-1, every label one 4-connected region; returns K."""
-    assert labels.shape == shape and labels.dtype == np.int32
-    k = int(labels.max()) + 1
-    assert np.array_equal(np.unique(labels), np.arange(k))
-    assert int(connected_components(labels).max()) + 1 == k
-    return k
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +45,7 @@ def test_missing_ximgproc_names_cause_and_fix(monkeypatch):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_contract_and_k_grows_on_bsds(method, bsds_small):
-    ks = [assert_valid(superpixels(bsds_small, n, method), bsds_small.shape[:2]) for n in (40, 150)]
+    ks = [assert_superpixels(superpixels(bsds_small, n, method), bsds_small.shape[:2]) for n in (40, 150)]
     assert ks[0] < ks[1], ks
     assert 0.4 * 150 < ks[1] < 2.5 * 150, ks
 
@@ -62,7 +54,7 @@ def test_contract_and_k_grows_on_bsds(method, bsds_small):
 def test_two_region_boundary_recall(method):
     image, gt = two_regions()
     labels = superpixels(image, 24, method)
-    assert_valid(labels, gt.shape)
+    assert_superpixels(labels, gt.shape)
     gt_edge = find_boundaries(gt)
     near = cv2.dilate(find_boundaries(labels).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     recall = (gt_edge & near).sum() / gt_edge.sum()
@@ -76,7 +68,7 @@ def test_tiny_images(method, shape):
     image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
     pixels = shape[0] * shape[1]
     for n in sorted({1, max(1, pixels // 10), max(1, pixels // 2), pixels}):
-        assert_valid(superpixels(image, n, method), shape)
+        assert_superpixels(superpixels(image, n, method), shape)
 
 
 def test_input_forms_agree(tmp_path, bsds_small):
@@ -90,7 +82,7 @@ def test_input_forms_agree(tmp_path, bsds_small):
     assert np.array_equal(superpixels(str(path), 100), base)
     gray = bsds_small[..., 1]
     assert np.array_equal(superpixels(gray, 100), superpixels(np.dstack([gray] * 3), 100))
-    assert_valid(superpixels(gray.astype(np.float32) / 255, np.int64(100)), gray.shape)
+    assert_superpixels(superpixels(gray.astype(np.float32) / 255, np.int64(100)), gray.shape)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +97,8 @@ def test_input_forms_agree(tmp_path, bsds_small):
         (np.zeros((8, 8)), True, {}, "positive integer"),
         (np.zeros((8, 8)), 65, {}, "exceeds the number of pixels"),
         (np.zeros((8, 8)), 4, {"method": "nope"}, "available: felzenszwalb, grid, lsc, pcnet, scn, seeds, slic"),
-        (np.zeros((8, 8)), 4, {"compactnes": 3}, "valid options: compactness=10.0"),
+        (np.zeros((8, 8)), 4, {"method": "slic", "compactnes": 3}, "valid options: compactness=10.0"),
+        (np.zeros((8, 8)), 4, {"compactnes": 3}, "for method 'pcnet'; valid options: checkpoint=None"),
         (np.zeros((8, 8)), 4, {"min_size_fraction": 1.5}, "min_size_fraction"),
         (np.zeros((8, 8), np.float64) + 2.0, 4, {}, "must lie in [0, 1]"),
         ([[0, 1], [1, 0]], 2, {}, "NumPy array or a file path"),
@@ -162,7 +155,7 @@ def test_opencv_deterministic_at_any_thread_count(method, bsds_small):
 def test_seeds_count_matching(bsds_small):
     height, width = bsds_small.shape[:2]
     assert seeds_grid(height, width, 250, 4) == 150  # OpenCV alone falls well short of the request
-    k = assert_valid(superpixels(bsds_small, 250, "seeds"), (height, width))
+    k = assert_superpixels(superpixels(bsds_small, 250, "seeds"), (height, width))
     assert 0.85 * 250 <= k <= 1.15 * 250
     raw = CLASSICAL_METHODS["seeds"](bsds_small, 250, match_count=False)
     assert int(raw.max()) + 1 == 150 < k  # the prediction is exact
@@ -171,7 +164,7 @@ def test_seeds_count_matching(bsds_small):
 def test_min_size_fraction_merges_small_regions(bsds_small):
     plain = superpixels(bsds_small, 150, "felzenszwalb", scale=100.0, min_size=5)
     merged = superpixels(bsds_small, 150, "felzenszwalb", scale=100.0, min_size=5, min_size_fraction=0.5)
-    assert assert_valid(merged, plain.shape) < assert_valid(plain, plain.shape)
+    assert assert_superpixels(merged, plain.shape) < assert_superpixels(plain, plain.shape)
     sizes = np.bincount(merged.ravel())
     assert sizes.min() >= 0.5 * plain.size / 150
 

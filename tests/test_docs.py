@@ -140,19 +140,39 @@ def test_readme_has_section(section):
     )
 
 
-def test_readme_links_the_extending_guide_and_local_links_resolve():
-    assert "](docs/extending.md)" in README and EXTENDING.is_file()
-    anchors = {
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors of a markdown file's headings."""
+    return {
         re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
-        for h in re.findall(r"^#+ (.+)$", README, flags=re.MULTILINE)
+        for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
     }
-    for target in re.findall(r"\]\(([^)\s]+)\)", README):
-        if target.startswith(("http://", "https://")):
+
+
+DOC_PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.name)
+def test_local_links_resolve(page):
+    """Every relative link of the README and the docs pages names a file that exists, and every
+    ``#anchor`` a heading of its page."""
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://", "mailto:")):
             continue
-        if target.startswith("#"):
-            assert target[1:] in anchors, f"README links to a missing heading {target}"
-        else:
-            assert (REPO / target.split("#")[0]).exists(), f"README links to a missing file {target}"
+        name, _, anchor = target.partition("#")
+        linked = page.parent / name if name else page
+        assert linked.exists(), f"{page.name} links to a missing file {target}"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked.read_text(encoding="utf-8")), f"{page.name}: no heading {target}"
+
+
+#: the pages the README links by name (what a user looks for)
+DOCS_BY_NAME = ["usage", "results", "speed", "refinement", "training", "gigapixel", "reliability", "extending"]
+
+
+@pytest.mark.parametrize("name", DOCS_BY_NAME)
+def test_readme_links_each_docs_page(name):
+    assert f"](docs/{name}.md)" in README and (REPO / "docs" / f"{name}.md").is_file()
 
 
 def test_extending_guide_covers_datasets_models_and_methods():

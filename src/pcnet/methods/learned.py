@@ -72,7 +72,7 @@ class Segmenter:
         refine: move the boundaries onto the edges of the full-resolution image
             (:func:`~pcnet.ops.refine_labels`) before connectivity is enforced. On by default:
             it raises boundary recall and ASA for every learned method at every K we measured
-            (BSDS500 and exact-label synthetic images, README "Refinement"), most where the
+            (BSDS500 and exact-label synthetic images, docs/refinement.md), most where the
             association comes from a smaller image (PCNet, or any K below the native grid).
             Fragments a refined label splits into join their neighbours, so K stays put.
         precision: the network's arithmetic on the CPU: ``"fp32"``, ``"bf16"`` (autocast; fast

@@ -141,7 +141,7 @@ def check_options(method: str, options: Mapping[str, object]) -> None:
 def superpixels(
     image: ImageLike,
     n_segments: int = 600,
-    method: str = "slic",
+    method: str = "pcnet",
     *,
     min_size_fraction: float | None = None,
     mask: np.ndarray | None = None,
@@ -154,7 +154,8 @@ def superpixels(
             gray+alpha, RGB, RGBA) or a path to an image file; see :func:`pcnet.io.to_rgb_uint8`.
         n_segments: requested number of superpixels, ``1 <= n_segments <= H·W``. The number K
             actually produced differs; measure it as ``labels.max() + 1``.
-        method: a name from :func:`available_methods` (classical: ``slic`` (skimage, compactness
+        method: a name from :func:`available_methods`; default ``pcnet``, the package's own method
+            with its shipped weights (classical: ``slic`` (skimage, compactness
             10), ``slico``, ``slic_cv``, ``lsc``, ``seeds``, ``felzenszwalb``, ``watershed``, ``grid``;
             learned: ``pcnet``, ``scn``, ``ssn`` with options ``checkpoint``, ``device``, ``tile``).
         min_size_fraction: every label is split into its 4-connected components and components
