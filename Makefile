@@ -47,10 +47,12 @@ RECIPE_scn = scn_bsds500_cpu
 RECIPE_ssn = ssn_bsds500_cpu
 weights: weights-scn weights-ssn weights-pcnet ## retrain + export every shipped checkpoint (CPU recipes, BSDS500=path; PCNet last: it starts from SCN)
 
-weights-pcnet: ## PCNet: encoder-decoder from the shipped SCN, distilled from it on BSDS500 (800 steps); export
+weights-pcnet: ## PCNet: stage 1 from the shipped SCN, distilled from it (800 steps); stage 2 trained on, selected by val BR; export
 	dir=logs/train/recipes/pcnet_$$(date +%Y%m%d_%H%M%S) && \
-	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) hydra.run.dir=$$dir && \
-	$(PYTHON) -m pcnet.export $$dir/checkpoints/best_epoch_*.ckpt src/pcnet/models/weights/pcnet.pt --meta recipe=bsds500_cpu
+	$(PYTHON) -m pcnet.train experiment=bsds500_cpu data.root=$(BSDS500) hydra.run.dir=$$dir/stage1 && \
+	$(PYTHON) -m pcnet.export $$dir/stage1/checkpoints/best_epoch_*.ckpt $$dir/stage1.pt --meta recipe=bsds500_cpu && \
+	$(PYTHON) -m pcnet.train experiment=bsds500_cpu_long data.root=$(BSDS500) init_from=$$dir/stage1.pt hydra.run.dir=$$dir/stage2 && \
+	$(PYTHON) -m pcnet.export $$dir/stage2/checkpoints/best_epoch_*.ckpt src/pcnet/models/weights/pcnet.pt --meta recipe=bsds500_cpu+bsds500_cpu_long
 
 weights-%: ## retrain + export one shipped SCN/SSN checkpoint: make weights-scn|weights-ssn (recipe RECIPE_<method>)
 	dir=logs/train/recipes/$*_$$(date +%Y%m%d_%H%M%S) && \

@@ -19,17 +19,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
 import pcnet
+from helpers import assert_superpixels, compose_config
 from pcnet import metrics
 from pcnet._checks import InputError
 from pcnet.data.synthetic import synthetic_image
 from pcnet.io import write_image, write_label_map
-from pcnet.ops import connected_components
 
 REPO = Path(__file__).resolve().parents[1]
 OK = "ok"
@@ -197,14 +193,6 @@ def check_outcome(case: Case, call: Callable[[], Any]) -> Any:
     return None
 
 
-def assert_superpixels(labels: np.ndarray, shape: tuple[int, ...]) -> None:
-    """A valid superpixel map: the image's size, int32, labels 0..K-1 each one 4-connected region."""
-    assert labels.shape == shape[:2] and labels.dtype == np.int32
-    k = int(labels.max()) + 1
-    assert labels.min() == 0 and len(np.unique(labels)) == k
-    assert int(connected_components(labels).max()) + 1 == k
-
-
 def image_shape(image: Any) -> tuple[int, int]:
     return pcnet.io.to_rgb_uint8(image).shape[:2]
 
@@ -280,17 +268,6 @@ def test_metric_updates(case, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ the CLIs
-def compose_cli(name: str, overrides: list[str], output_dir: Path):
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose(name, overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.paths.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
 def cli_error(capsys, run: Callable[[Any], Any], cfg: Any) -> str:
     """Run a CLI's ``run(cfg)`` as its ``main`` does; it must exit 2 with one ``error:`` line, last
     (log lines such as Lightning's "Seed set to 0" may come before it), and no traceback."""
@@ -387,7 +364,7 @@ def test_predict_cli_errors(overrides, fragment, image_folder, tmp_path, capsys)
     names = {**placeholders(tmp_path), "inputs": image_folder}
     (tmp_path / "empty_dir").mkdir()
     before = snapshot(tmp_path)
-    cfg = compose_cli(
+    cfg = compose_config(
         "predict",
         [
             f"input={image_folder}",
@@ -409,7 +386,7 @@ def test_predict_cli_bad_files_are_named_and_inputs_untouched(image_folder, tmp_
     image_folder.chmod(0o555)
     before = snapshot(image_folder)
     try:
-        cfg = compose_cli(
+        cfg = compose_config(
             "predict",
             [f"input={image_folder}", f"output={tmp_path / 'out'}", "method=slico", "progress=false"],
             tmp_path / "run",
@@ -444,13 +421,13 @@ def test_evaluate_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
 
     before = snapshot(tiny_bsds)
     for overrides, fragment in EVALUATE_ERRORS:
-        cfg = compose_cli(
+        cfg = compose_config(
             "evaluate",
             [f"data.root={tiny_bsds}", "progress=false", "workers=1", *(o.format() for o in overrides)],
             tmp_path / "run",
         )
         assert fragment in cli_error(capsys, run, cfg), overrides
-    cfg = compose_cli(
+    cfg = compose_config(
         "evaluate",
         [f"data.root={tiny_bsds}", "progress=false", "workers=1", "method=grid", "n_segments=[8]"],
         tmp_path / "run",
@@ -495,11 +472,11 @@ def test_train_cli_errors_and_read_only_data(tiny_bsds, tmp_path, capsys):
     names = placeholders(tmp_path)
     before = snapshot(tiny_bsds)
     for overrides, fragment in TRAIN_ERRORS:
-        cfg = compose_cli(
+        cfg = compose_config(
             "train", [*TRAIN_FAST, f"data.root={tiny_bsds}", *(o.format(**names) for o in overrides)], tmp_path / "run"
         )
         assert fragment in cli_error(capsys, train, cfg), overrides
-    train(compose_cli("train", [*TRAIN_FAST, f"data.root={tiny_bsds}"], tmp_path / "run"))
+    train(compose_config("train", [*TRAIN_FAST, f"data.root={tiny_bsds}"], tmp_path / "run"))
     assert snapshot(tiny_bsds) == before
 
 

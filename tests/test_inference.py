@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import pcnet
+from helpers import assert_superpixels
 from pcnet._checks import InputError
 from pcnet.data.synthetic import synthetic_image
 from pcnet.io import atomic_path, read_label_map, write_image
@@ -31,11 +32,6 @@ from pcnet.ops import connected_components
 def model_file(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     return save_model(tmp_path_factory.mktemp("weights") / "pcnet.pt", build("pcnet"), {"note": "random weights"})
-
-
-def is_superpixel_map(labels: np.ndarray, shape: tuple[int, int]) -> bool:
-    k = int(labels.max()) + 1
-    return labels.shape == shape and labels.dtype == np.int32 and connected_components(labels).max() + 1 == k
 
 
 def test_model_file_round_trip(model_file):
@@ -102,7 +98,7 @@ def test_learned_methods_through_the_api(model_file, monkeypatch):
         rng.integers(0, 256, (20, 26, 4), np.uint8),
     ):
         labels = pcnet.superpixels(image, 12, method="pcnet", checkpoint=model_file)
-        assert is_superpixel_map(labels, image.shape[:2])
+        assert_superpixels(labels, image.shape[:2])
     monkeypatch.setattr(inference, "default_checkpoint", lambda method: None)  # as in a build without weights
     inference._cached_model.cache_clear()
     with pytest.raises(ValueError, match="no trained pcnet checkpoint ships"):
@@ -122,7 +118,7 @@ def test_shipped_weights_load_by_default(method):
     assert card["training"]["command"].startswith("python -m pcnet.train experiment=")
     image, _ = synthetic_image(97, 131, seed=5)
     labels = pcnet.superpixels(image, 50, method=method)
-    assert is_superpixel_map(labels, (97, 131)) and 10 <= labels.max() + 1 <= 200
+    assert 10 <= assert_superpixels(labels, (97, 131)) <= 200
 
 
 def test_atomic_write_gives_outputs_the_usual_permissions(tmp_path):
@@ -196,7 +192,7 @@ def test_predict_cli_large_image_with_small_tiles(tmp_path, model_file):
     )
     assert proc.returncode == 0, proc.stderr
     (written,) = [p for p in (tmp_path / "out").iterdir() if p.stem == "big_labels"]  # .png, or .npy if K >= 65536
-    assert is_superpixel_map(read_label_map(written).astype(np.int32), (3000, 4000))
+    assert_superpixels(read_label_map(written).astype(np.int32), (3000, 4000))
 
 
 def test_export_cli_writes_a_small_model_file(tmp_path):

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 from scipy import ndimage
 
 import pcnet
+from helpers import assert_superpixels, compose_config
 from pcnet._checks import InputError
 from pcnet.data.bsds500 import Sample
 from pcnet.data.readers import MAPILLARY_UNLABELLED, list_samples, unlabelled_value
@@ -46,17 +43,6 @@ def image() -> np.ndarray:
     return synthetic_image(HEIGHT, WIDTH, n_regions=8, seed=3)[0]
 
 
-def assert_superpixels_inside(labels: np.ndarray, mask: np.ndarray) -> int:
-    """-1 exactly outside, 0..K-1 inside, every superpixel one 4-connected region; returns K."""
-    assert labels.dtype == np.int32 and labels.shape == mask.shape
-    assert (labels[~mask] == -1).all() and (labels[mask] >= 0).all()
-    k = int(labels.max()) + 1
-    assert set(np.unique(labels[mask]).tolist()) == set(range(k))
-    for i in range(k):  # scipy's default structure: 4-connectivity
-        assert ndimage.label(labels == i)[1] == 1, f"superpixel {i} is not one 4-connected region"
-    return k
-
-
 def test_the_mask_has_holes_and_islands():
     mask = holes_and_islands()
     assert ndimage.label(mask)[1] == 3 and ndimage.label(~mask)[1] == 3  # 3 parts; outside + 2 holes
@@ -67,7 +53,7 @@ def test_the_mask_has_holes_and_islands():
 def test_every_method_puts_k_connected_superpixels_inside_the_mask(method, image):
     mask = holes_and_islands()
     labels = pcnet.superpixels(image, K, method=method, mask=mask)
-    k = assert_superpixels_inside(labels, mask)
+    k = assert_superpixels(labels, mask=mask)
     assert abs(k - K) <= 0.15 * K, f"{method}: K inside {k} for {K} requested"
 
 
@@ -91,7 +77,7 @@ def test_segmenter_and_api_give_the_same_masked_labels(image):
     np.testing.assert_array_equal(
         segmenter.superpixels(image, K, mask=mask), pcnet.superpixels(image, K, method="pcnet", mask=mask)
     )
-    assert_superpixels_inside(segmenter.superpixels(image, K, mask=mask, refine=False), mask)
+    assert_superpixels(segmenter.superpixels(image, K, mask=mask, refine=False), mask=mask)
 
 
 def test_masks_as_zero_one_numbers_and_tensors(image):
@@ -188,7 +174,7 @@ def test_connectivity_random_masks_are_exact():
         labels = rng.integers(0, 8, size=(24, 30))
         mask = ndimage.binary_opening(rng.random((24, 30)) > 0.4)
         for frac, keep in ((0.0, False), (0.2, False), (0.0, True), (0.1, True)):
-            assert_superpixels_inside(enforce_connectivity(labels, frac, keep_largest=keep, mask=mask), mask)
+            assert_superpixels(enforce_connectivity(labels, frac, keep_largest=keep, mask=mask), mask=mask)
 
 
 # ---------------------------------------------------------------------------- files, predict
@@ -211,17 +197,6 @@ def test_find_inputs_skips_the_masks_of_images(tmp_path):
     assert [p.name for p in find_inputs(tmp_path / "a_mask.png")] == ["a_mask.png"]  # named: an input
 
 
-def compose_predict(overrides: list[str], output_dir: Path):
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose("predict", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.paths.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
 @pytest.mark.parametrize("method", ["slic", "pcnet"])
 def test_predict_reads_mask_files_beside_images_and_in_a_folder(tmp_path, image, method):
     from pcnet.predict import run
@@ -232,7 +207,10 @@ def test_predict_reads_mask_files_beside_images_and_in_a_folder(tmp_path, image,
     write_image(inputs / "a_mask.png", mask.astype(np.uint8) * 255)  # nonzero = inside
     write_image(inputs / "b.png", image)
     common = ["progress=false", f"method={method}", f"n_segments={K}", f"paths.log_dir={tmp_path / 'logs'}"]
-    assert run(compose_predict([f"input={inputs}", f"output={tmp_path / 'auto'}", *common], tmp_path / "run")) == 0
+    assert (
+        run(compose_config("predict", [f"input={inputs}", f"output={tmp_path / 'auto'}", *common], tmp_path / "run"))
+        == 0
+    )
     out = tmp_path / "auto"
     assert sorted(p.name for p in out.glob("*_labels.*")) == ["a_labels.npy", "b_labels.png"]  # a_mask: no input
     expected = pcnet.superpixels(image, K, method=method, mask=mask)
@@ -241,13 +219,17 @@ def test_predict_reads_mask_files_beside_images_and_in_a_folder(tmp_path, image,
     # a folder of masks, named <stem>.png or <stem>_mask.png; mask=null ignores them
     write_image(masks / "a.png", (~mask).astype(np.uint8))
     write_image(masks / "b_mask.png", mask.astype(np.uint8))
-    cfg = compose_predict([f"input={inputs}", f"output={tmp_path / 'dir'}", f"mask={masks}", *common], tmp_path / "run")
+    cfg = compose_config(
+        "predict", [f"input={inputs}", f"output={tmp_path / 'dir'}", f"mask={masks}", *common], tmp_path / "run"
+    )
     assert run(cfg) == 0
     np.testing.assert_array_equal(
         read_label_map(tmp_path / "dir" / "a_labels.npy"), pcnet.superpixels(image, K, method=method, mask=~mask)
     )
     np.testing.assert_array_equal(read_label_map(tmp_path / "dir" / "b_labels.npy"), expected)
-    cfg = compose_predict([f"input={inputs}", f"output={tmp_path / 'none'}", "mask=null", *common], tmp_path / "run")
+    cfg = compose_config(
+        "predict", [f"input={inputs}", f"output={tmp_path / 'none'}", "mask=null", *common], tmp_path / "run"
+    )
     assert run(cfg) == 0
     assert sorted(p.name for p in (tmp_path / "none").glob("*_labels.*")) == ["a_labels.png", "b_labels.png"]
 
@@ -260,12 +242,14 @@ def test_predict_mask_errors(tmp_path, image, capsys):
     write_image(inputs / "a.png", image)
     write_image(inputs / "a_mask.png", np.ones((10, 12), np.uint8))
     common = ["progress=false", "method=grid", f"paths.log_dir={tmp_path / 'logs'}"]
-    cfg = compose_predict([f"input={inputs}", f"output={tmp_path / 'out'}", *common], tmp_path / "run")
+    cfg = compose_config("predict", [f"input={inputs}", f"output={tmp_path / 'out'}", *common], tmp_path / "run")
     assert run(cfg) == 1  # that image failed, by name
     summary = (tmp_path / "out" / "summary.csv").read_text()
     assert "mask" in capsys.readouterr().err and "is 10×12 but the image" in summary
-    cfg = compose_predict(
-        [f"input={inputs}", f"output={tmp_path / 'o2'}", f"mask={tmp_path / 'nope'}", *common], tmp_path / "run"
+    cfg = compose_config(
+        "predict",
+        [f"input={inputs}", f"output={tmp_path / 'o2'}", f"mask={tmp_path / 'nope'}", *common],
+        tmp_path / "run",
     )
     with pytest.raises(SystemExit):
         run_cli(run, cfg)

@@ -183,11 +183,7 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     label map (the in-memory labels at tile=256 without refinement) and reads small ones whole."""
     import shutil
 
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
+    from helpers import compose_config
     from pcnet.methods import streaming
     from pcnet.predict import run
 
@@ -196,13 +192,7 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     inputs.mkdir()
     shutil.copy(tiled, inputs / "slide.tif")
     tifffile.imwrite(inputs / "small.tif", image[:256, :256])
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose("predict", overrides=[f"input={inputs}", f"output={tmp_path / 'out'}"], return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = cfg.paths.output_dir = str(tmp_path / "run")
-        cfg.progress = False
-    HydraConfig.instance().set_config(cfg)
+    cfg = compose_config("predict", [f"input={inputs}", f"output={tmp_path / 'out'}"], tmp_path / "run", progress=False)
     assert run(cfg) == 0
     labels = tifffile.imread(tmp_path / "out" / "slide_labels.tif")
     reference = load_segmenter(None, "pcnet", tile=256, refine=False).superpixels(image)

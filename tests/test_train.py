@@ -14,12 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
 
 import pcnet
+from helpers import compose_config
 from pcnet._cli import instantiate
 from pcnet.ablation import ablation_table
 from pcnet.data.synthetic import synthetic_image
@@ -59,18 +56,6 @@ def layouts(tmp_path_factory) -> dict[str, Path]:
     return {"face_human": face, "mapillary": mapillary, "bsds500": bsds}
 
 
-def compose_train(overrides: list[str], output_dir: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.extras.print_config = False
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
 def model_of(experiment: str) -> str:
     return experiment.split("_")[0] if experiment.split("_")[0] in ("scn", "ssn") else "pcnet"
 
@@ -93,7 +78,7 @@ def test_fast_dev_run_every_experiment(experiment, layouts, tmp_path):
             "data.synthetic.train.width=128",
             "data.synthetic.val.length=1",
         ]
-    cfg = compose_train(overrides, tmp_path)
+    cfg = compose_config("train", overrides, tmp_path)
     assert cfg.model.name == model_of(experiment)
     metrics = train(cfg)
     assert np.isfinite(metrics["train/total"])
@@ -124,7 +109,7 @@ def test_cpu_recipe_trains_and_exports(experiment, layouts, tmp_path):
         "callbacks.overlays=null",
         "trainer.check_val_every_n_epoch=1",
     ]
-    cfg = compose_train(overrides, tmp_path)
+    cfg = compose_config("train", overrides, tmp_path)
     assert cfg.model.name == model_of(experiment) and cfg.data.dataset == "bsds500"
     train(cfg)
     summary = json.loads((tmp_path / "run_summary.json").read_text())
@@ -157,7 +142,7 @@ def short_run(tmp_path: Path, epochs: int, ckpt: Path | None = None) -> Path:
     ]
     if ckpt:
         overrides.append(f"ckpt_path={ckpt}")
-    train(compose_train(overrides, tmp_path))
+    train(compose_config("train", overrides, tmp_path))
     return tmp_path / "checkpoints" / "last.ckpt"
 
 
@@ -171,7 +156,8 @@ def test_resume_reaches_the_same_weights(tmp_path):
 
 
 def test_ddp_cpu_two_processes(tmp_path):
-    cfg = compose_train(
+    cfg = compose_config(
+        "train",
         [
             "experiment=synthetic",
             "trainer=ddp_cpu",
@@ -264,7 +250,7 @@ def test_missing_dataset_stops_at_once_with_one_line(tmp_path):
 
 
 def test_model_and_loss_must_match(tmp_path):
-    cfg = compose_train(["experiment=synthetic", "loss=scn", "debug=fdr"], tmp_path)
+    cfg = compose_config("train", ["experiment=synthetic", "loss=scn", "debug=fdr"], tmp_path)
     with pytest.raises(ValueError, match="model 'pcnet' is trained with PCNetLoss"):
         train(cfg)
 
@@ -273,7 +259,8 @@ def test_wandb_logger_runs_offline(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    cfg = compose_train(
+    cfg = compose_config(
+        "train",
         [
             "experiment=synthetic",
             "logger=wandb",
@@ -295,7 +282,7 @@ def test_wandb_logger_runs_offline(tmp_path, monkeypatch):
 
 
 def test_optuna_search_two_trials(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    """hparams_search=optuna runs (the sweeper is in the dev install: never skipped in CI)."""
     proc = run_cli(
         "-m",
         "experiment=synthetic",
@@ -353,12 +340,14 @@ def test_init_from_prefix_takes_scn_encoder_decoder(tmp_path):
 def test_distillation_needs_teacher_and_weight_together(tmp_path):
     base = ["experiment=synthetic", *FAST["pcnet"]]
     with pytest.raises(ValueError, match="needs module.teacher"):
-        instantiate(compose_train([*base, "loss.distill_weight=0.1"], tmp_path).module)
+        instantiate(compose_config("train", [*base, "loss.distill_weight=0.1"], tmp_path).module)
     with pytest.raises(ValueError, match="loss.distill_weight is 0"):
-        instantiate(compose_train([*base, "module.teacher=scn"], tmp_path).module)
+        instantiate(compose_config("train", [*base, "module.teacher=scn"], tmp_path).module)
     with pytest.raises(ValueError, match="distils into PCNet"):
         instantiate(
-            compose_train(["experiment=synthetic", "model=scn", "loss=scn", "module.teacher=scn"], tmp_path).module
+            compose_config(
+                "train", ["experiment=synthetic", "model=scn", "loss=scn", "module.teacher=scn"], tmp_path
+            ).module
         )
 
 
@@ -380,7 +369,7 @@ def test_distillation_trains_towards_the_teacher(tmp_path):
         "logger=csv",
         "callbacks.overlays=null",
     ]
-    train(compose_train(overrides, tmp_path))
+    train(compose_config("train", overrides, tmp_path))
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
     assert state and not any("teacher" in k for k in state)
     rows = list(csv.DictReader(open(next(tmp_path.glob("csv/*/metrics.csv")))))

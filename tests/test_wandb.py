@@ -8,27 +8,24 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import read_write
 
+from helpers import compose_config
 from pcnet.training.callbacks import CurveLogger
 from pcnet.training.loggers import (
-    read_offline_run,
     wandb_logged_in,
     wandb_logger,
     wandb_offline_reason,
     wandb_reachable,
     wandb_run_names,
 )
+from wandb_offline import read_offline_run
 
 wandb = pytest.importorskip("wandb")
 
@@ -51,18 +48,6 @@ OVERRIDES = [
     "callbacks.overlays.n_images=2",
     "callbacks.curves.n_segments=[16,32,64]",
 ]
-
-
-def compose_train(overrides: list[str], output_dir: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.extras.print_config = False
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 @pytest.fixture
@@ -99,7 +84,7 @@ def test_offline_run_holds_metrics_config_overlays_and_curves(wandb_env, caplog)
     from pcnet.train import train
 
     caplog.set_level("INFO", logger="pcnet.training.loggers")
-    cfg = compose_train(OVERRIDES, wandb_env / "run")
+    cfg = compose_config("train", OVERRIDES, wandb_env / "run")
     train(cfg)
     [run_dir] = (wandb_env / "run" / "wandb").glob("offline-run-*")
     assert f"wandb sync {run_dir}" in caplog.text and "not logged in" in caplog.text
@@ -159,7 +144,7 @@ def test_each_training_of_a_process_gets_its_own_run(wandb_env):
 
     quick = [*OVERRIDES, "callbacks.curves=null", "callbacks.overlays=null"]
     for job, alpha in enumerate((0.05, 0.1)):
-        train(compose_train([*quick, f"loss.alpha={alpha}"], wandb_env / str(job)))
+        train(compose_config("train", [*quick, f"loss.alpha={alpha}"], wandb_env / str(job)))
     runs = [read_offline_run(next((wandb_env / str(job) / "wandb").glob("offline-run-*")), wait=30) for job in (0, 1)]
     assert [r["exit_code"] for r in runs] == [0, 0] and runs[0]["run"]["id"] != runs[1]["run"]["id"]
     assert [r["config"]["loss"]["alpha"] for r in runs] == [0.05, 0.1]
@@ -180,7 +165,7 @@ def test_curves_cost_nothing_without_wandb(tmp_path):
 
 
 def test_multirun_jobs_are_grouped_by_sweep(tmp_path):
-    cfg = compose_train(["experiment=synthetic", "loss.alpha=0.1", "logger=wandb"], tmp_path)
+    cfg = compose_config("train", ["experiment=synthetic", "loss.alpha=0.1", "logger=wandb"], tmp_path)
     assert wandb_run_names(cfg.hydra) == {"name": "loss.alpha=0.1", "group": "synthetic", "job_type": "train"}
     with read_write(cfg.hydra):
         cfg.hydra.mode = RunMode.MULTIRUN
@@ -191,9 +176,9 @@ def test_multirun_jobs_are_grouped_by_sweep(tmp_path):
         "group": "synthetic/sweep-2026-01-02_03-04-05",
         "job_type": "sweep",
     }
-    bare = compose_train(["logger=wandb"], tmp_path)
+    bare = compose_config("train", ["logger=wandb"], tmp_path)
     assert wandb_run_names(bare.hydra) == {"name": None, "group": None, "job_type": "train"}
-    only_experiment = compose_train(["experiment=synthetic"], tmp_path)
+    only_experiment = compose_config("train", ["experiment=synthetic"], tmp_path)
     assert wandb_run_names(only_experiment.hydra)["name"] == "synthetic"
     # logger.wandb.name= / group= win over the Hydra job's
     kwargs = wandb_logger(offline=True, name="mine", group="g", save_dir=str(tmp_path))._wandb_init
