@@ -9,27 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from pcnet.data.bsds500 import bsds500_samples
+from helpers import compose_config
+from pcnet._checks import InputError
+from pcnet.data.bsds500 import Sample, bsds500_samples
 from pcnet.evaluate import run
+from pcnet.evaluation import Setting, evaluate
 from pcnet.evaluation.plots import CURVES
+from pcnet.io import read_label_map
+from pcnet.metrics import superpixel_scores
 
 
 def evaluate_cfg(tmp_path: Path, overrides: list[str]):
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="pcnet.conf", version_base="1.3"):
-        cfg = compose("evaluate", overrides=overrides, return_hydra_config=True)
     out = tmp_path / "run"
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(out)
-        cfg.progress = False
-    HydraConfig.instance().set_config(cfg)
-    return cfg, out
+    return compose_config("evaluate", overrides, out, progress=False), out
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -37,11 +32,22 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_ground_truth_as_prediction_scores_perfectly(tmp_path, tiny_bsds):
-    pred = tmp_path / "pred" / "gt0"
+def gt_predictions(tiny_bsds: Path, pred: Path, ids: list[str], keep_columns: int | None = None) -> None:
+    """Annotator 0's maps of ``ids`` saved as predictions: ``.png``, or ``.npy`` with -1 from
+    column ``keep_columns`` on (a masked prediction)."""
     pred.mkdir(parents=True)
-    for path in (tiny_bsds / "gt" / "test").glob("*_0.png"):
-        shutil.copy(path, pred / path.name.replace("_0.png", ".png"))
+    for image_id in ids:
+        source = tiny_bsds / "gt" / "test" / f"{image_id}_0.png"
+        if keep_columns is None:
+            shutil.copy(source, pred / f"{image_id}.png")
+            continue
+        labels = read_label_map(source).astype(np.int64)
+        labels[:, keep_columns:] = -1
+        np.save(pred / f"{image_id}.npy", labels)
+
+
+def test_ground_truth_as_prediction_scores_perfectly(tmp_path, tiny_bsds):
+    gt_predictions(tiny_bsds, tmp_path / "pred" / "gt0", ["100", "101", "102"])
     cfg, out = evaluate_cfg(
         tmp_path, [f"data.root={tiny_bsds}", f"pred_dir={tmp_path / 'pred'}", "workers=1", "tolerance=0"]
     )
@@ -82,13 +88,58 @@ def test_methods_sweep_in_two_workers(tmp_path, tiny_bsds):
     assert len(read_csv(out / "per_sample.csv")) == 5 * 5
 
 
-def test_missing_prediction_is_named(tmp_path, tiny_bsds):
+def test_missing_predictions_fail_before_any_scoring(tmp_path):
+    """Every image is looked up first: the error counts and names the missing ones (the samples
+    have no files at all, so any scoring would fail differently)."""
+    samples = [Sample(f"{i:05d}", tmp_path / f"{i:05d}.jpg", (tmp_path / f"{i:05d}.png",)) for i in range(9)]
     pred = tmp_path / "pred"
     pred.mkdir()
-    (pred / "100.npy").write_bytes(b"")
-    cfg, _ = evaluate_cfg(tmp_path, [f"data.root={tiny_bsds}", f"pred_dir={pred}", "workers=1"])
-    with pytest.raises((FileNotFoundError, ValueError), match="100|101"):
+    (pred / "00001.png").write_bytes(b"")
+    (pred / "00004.npy").write_bytes(b"")
+    setting = Setting("saved", "", pred_dir=pred)
+    with pytest.raises(InputError) as err:
+        evaluate(samples, [setting], workers=1, progress=False)
+    assert str(err.value) == (
+        f"pred_dir {pred} has no prediction for 7 of 9 images (missing: 00000, 00002, 00003, 00005, 00006, ...); "
+        "save <id>{.png,.npy,.tif,.tiff} for each, or set allow_missing=true to score only the images that have one"
+    )
+    with pytest.raises(InputError, match=r"has a prediction for none of the 9 images \(ids 00000, 00001, "):
+        evaluate(samples, [Setting("saved", "", pred_dir=tmp_path)], workers=1, progress=False, allow_missing=True)
+
+
+def test_partial_pred_dir_is_an_error_and_allow_missing_scores_the_rest(tmp_path, tiny_bsds, capsys):
+    gt_predictions(tiny_bsds, tmp_path / "pred", ["100", "102"])
+    overrides = [f"data.root={tiny_bsds}", f"pred_dir={tmp_path / 'pred'}", "workers=1", "tolerance=0"]
+    cfg, out = evaluate_cfg(tmp_path, overrides)
+    with pytest.raises(InputError, match=r"no prediction for 1 of 3 images \(missing: 101\); .* allow_missing=true"):
         run(cfg)
+    assert not (out / "per_sample.csv").exists()
+    cfg, out = evaluate_cfg(tmp_path, [*overrides, "allow_missing=true"])
+    (row,) = run(cfg)
+    assert (row["n_images"], row["n_samples"], row["n_skipped"]) == (2, 4, 1)  # 100 and 102: 2 annotators each
+    assert "pred: scored 2 of 3 images, skipped 1 with no prediction (allow_missing=true)" in capsys.readouterr().out
+    assert {r["image"] for r in read_csv(out / "per_sample.csv")} == {"100", "102"}
+    assert read_csv(out / "summary.csv")[0]["n_skipped"] == "1"
+
+
+def test_masked_npy_predictions_score_like_the_crop(tmp_path, tiny_bsds):
+    """Annotator 0's maps with -1 from column 20 on: every sample scores like the crop to columns
+    0-19 (so annotator 0 is perfect, and the mask edge is no boundary)."""
+    gt_predictions(tiny_bsds, tmp_path / "pred", ["100", "101", "102"], keep_columns=20)
+    overrides = [f"data.root={tiny_bsds}", f"pred_dir={tmp_path / 'pred'}", "workers=1", "tolerance=0"]
+    cfg, out = evaluate_cfg(tmp_path, overrides)
+    run(cfg)
+    rows = read_csv(out / "per_sample.csv")
+    assert len(rows) == 5
+    for r in rows:
+        crop = superpixel_scores(
+            read_label_map(tmp_path / "pred" / f"{r['image']}.npy")[:, :20],
+            read_label_map(tiny_bsds / "gt" / "test" / f"{r['image']}_{r['annotator']}.png")[:, :20],
+            tolerance=0,
+        )
+        assert {k: float(r[k]) for k in crop} == pytest.approx(crop, abs=1e-12), r
+        if r["annotator"] == "0":
+            assert (crop["br"], crop["bp"], crop["asa"], crop["ue"]) == (1.0, 1.0, 1.0, 0.0)
 
 
 @pytest.mark.parametrize(

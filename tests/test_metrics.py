@@ -187,22 +187,105 @@ def test_bad_tolerance_and_metric_names():
         superpixel_scores(lab, lab, metrics=("dice",))
 
 
+# --------------------------------------------------------------------------- ignore_index (masks)
+
+
+def masked(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``labels`` with -1 outside ``keep`` (a masked prediction)."""
+    return np.where(keep, labels, -1)
+
+
+def test_masked_prediction_known_answers():
+    """Columns 0-3 kept (superpixels 0 | 1 split at column 2), 4-7 ignored; GT regions A = column
+    0, B = columns 1-5, C = columns 6-7: B crosses the mask edge, the B|C border is ignored."""
+    sp = masked(halves(6, 8, 2), halves(6, 8, 4) == 0)
+    gt = np.zeros((6, 8), int)
+    gt[:, 1:] = 1
+    gt[:, 6:] = 2
+    s = superpixel_scores(sp, gt, tolerance=0, ignore_index=-1)
+    # boundaries: superpixels columns 1, 2 (not 3: the mask edge); GT columns 0, 1 (not 5, 6)
+    assert s["br"] == pytest.approx(6 / 12) and s["bp"] == pytest.approx(6 / 12)
+    # S0 = 6 px of A + 6 of B, S1 = 12 of B; N = 24 kept pixels
+    assert s["asa"] == pytest.approx((6 + 12) / 24) and s["ue"] == pytest.approx((6 + 6) / 24)
+    # two 6x2 rectangles, perimeter 16 each (the side on the mask edge included)
+    assert s["co"] == pytest.approx(2 * 12 * 4 * math.pi * 12 / 16**2 / 24) and s["n_superpixels"] == 2
+    tolerant = superpixel_scores(sp, gt, tolerance=1, ignore_index=-1)
+    assert tolerant["br"] == 1.0 and tolerant["bp"] == 1.0
+
+
+@pytest.mark.parametrize("r", [0, 1, 2])
+@pytest.mark.parametrize(
+    "rows, cols",
+    [(slice(None), slice(0, 9)), (slice(3, 12), slice(4, 15)), (slice(0, 1), slice(None))],
+    ids=["left", "inner box", "one row"],
+)
+def test_masked_prediction_equals_the_crop(rows, cols, r):
+    """Superpixels kept on a rectangle score exactly like the crop to it (brute-force reference):
+    the mask edge is an image border for the boundaries (of both maps), ASA, UE and CO, whatever
+    the GT and the superpixels outside are (the GT has regions and boundaries across and along
+    the edge)."""
+    labels = voronoi(14, 17, 9, 4)
+    labels[::5, ::4] = 30  # one-pixel superpixels, some on the mask edge
+    gt = voronoi(14, 17, 5, 5) * 2 + 3
+    gt[:, 9:11] = 1  # a GT boundary along the edge of the left rectangle (columns 8 | 9)
+    keep = np.zeros(labels.shape, bool)
+    keep[rows, cols] = True
+    ours = superpixel_scores(masked(labels, keep), gt, tolerance=r, ignore_index=-1)
+    crop = reference_scores(labels[rows, cols], gt[rows, cols], r)
+    for key in METRIC_NAMES:
+        assert ours[key] == pytest.approx(crop[key], abs=1e-12), key
+
+
+def test_ignored_pixels_do_not_matter():
+    """Under a disc-shaped mask, nothing outside changes any metric: neither the GT there nor
+    which ignore_index the prediction uses; without ignored pixels ignore_index changes nothing."""
+    yy, xx = np.mgrid[:20, :24]
+    keep = (yy - 9) ** 2 + (xx - 12) ** 2 < 60
+    labels, gt = voronoi(20, 24, 10, 6), voronoi(20, 24, 4, 7)
+    other_gt = np.where(keep, gt, voronoi(20, 24, 7, 8) + 10)
+    first = superpixel_scores(masked(labels, keep), gt, tolerance=1, ignore_index=-1)
+    assert superpixel_scores(masked(labels, keep), other_gt, tolerance=1, ignore_index=-1) == first
+    assert superpixel_scores(np.where(keep, labels, 99), gt, tolerance=1, ignore_index=99) == first
+    assert superpixel_scores(labels, gt, tolerance=1, ignore_index=-1) == superpixel_scores(labels, gt, tolerance=1)
+
+
+def test_ignore_index_errors():
+    lab = np.zeros((4, 4), int)
+    with pytest.raises(ValueError, match="every pixel of labels is ignore_index=-1"):
+        superpixel_scores(lab - 1, lab, ignore_index=-1)
+    with pytest.raises(ValueError, match="ignore_index must be an integer"):
+        superpixel_scores(lab, lab, ignore_index=1.5)
+    with pytest.raises(ValueError, match="non-negative"):  # -2 is neither a label nor ignore_index
+        superpixel_scores(lab - 2, lab, ignore_index=-1)
+    with pytest.raises(ValueError, match="ignore_index must be an integer"):
+        SuperpixelMetrics(ignore_index="-1")
+
+
 # --------------------------------------------------------------------------- torchmetrics
 
 
-def samples(n: int = 5):
-    """Superpixel maps with 1-3 annotators each (sizes vary per sample)."""
+def samples(n: int = 5, mask: bool = False):
+    """Superpixel maps with 1-3 annotators each (sizes vary per sample); ``mask``: -1 outside a
+    disc of a different size per sample (the first one unmasked)."""
     out = []
     for i in range(n):
         h, w = 20 + i, 24 - i
-        sp = torch.from_numpy(voronoi(h, w, 12, i))
+        sp = voronoi(h, w, 12, i)
+        if mask:
+            yy, xx = np.mgrid[:h, :w]
+            radius = 16 - 2 * i if i else h + w
+            sp = masked(sp, (yy - h / 2) ** 2 + (xx - w / 3) ** 2 < radius**2)
         gts = [torch.from_numpy(voronoi(h, w, 3 + a, 100 + 7 * i + a)) for a in range(1 + i % 3)]
-        out.append((sp, gts))
+        out.append((torch.from_numpy(sp), gts))
     return out
 
 
-def expected_means(data):
-    rows = [superpixel_scores(sp.numpy(), g.numpy(), tolerance=1) for sp, gts in data for g in gts]
+def expected_means(data, ignore_index=None):
+    rows = [
+        superpixel_scores(sp.numpy(), g.numpy(), tolerance=1, ignore_index=ignore_index)
+        for sp, gts in data
+        for g in gts
+    ]
     return {k: np.mean([r[k] for r in rows]) for k in METRIC_NAMES}, len(rows)
 
 
@@ -229,6 +312,22 @@ def test_metric_batched_tensors_and_single_metric_classes():
     assert UndersegmentationError.higher_is_better is False
 
 
+def test_metric_ignore_index_scores_masked_batches():
+    data = samples(mask=True)
+    assert (data[0][0] >= 0).all() and all((sp == -1).any() for sp, _ in data[1:])
+    metric = SuperpixelMetrics(tolerance=1, ignore_index=-1)
+    for sp, gts in data:
+        metric.update([sp], [gts])
+    expected, _ = expected_means(data, ignore_index=-1)
+    plain, _ = expected_means(samples())
+    result = metric.compute()
+    for key in METRIC_NAMES:
+        assert float(result[key]) == pytest.approx(expected[key], abs=1e-12), key
+    assert expected["n_superpixels"] < plain["n_superpixels"]  # the mask is no superpixel
+    with pytest.raises(ValueError, match="preds must hold non-negative labels"):
+        SuperpixelMetrics(tolerance=1).update([data[1][0]], [data[1][1]])  # -1 without ignore_index
+
+
 def test_metric_rejects_mismatched_batches():
     with pytest.raises(ValueError, match="one ground truth"):
         SuperpixelMetrics().update(torch.zeros(2, 4, 4, dtype=torch.long), [torch.zeros(4, 4, dtype=torch.long)])
@@ -240,11 +339,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ddp_worker(rank: int, world: int, port: int, shares, out_path: str) -> None:
+def _ddp_worker(rank: int, world: int, port: int, shares, out_path: str, ignore_index: int | None) -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        data = samples()
-        metric = SuperpixelMetrics(tolerance=1)
+        data = samples(mask=ignore_index is not None)
+        metric = SuperpixelMetrics(tolerance=1, ignore_index=ignore_index)
         for i in shares[rank]:
             sp, gts = data[i]
             metric.update([sp], [gts])
@@ -257,12 +356,19 @@ def _ddp_worker(rank: int, world: int, port: int, shares, out_path: str) -> None
         dist.destroy_process_group()
 
 
-def test_ddp_two_gloo_processes_equal_single_process(tmp_path):
-    shares = [[0, 2, 3, 4], [1]]  # uneven and interleaved: 7 annotator samples vs 2
+@pytest.mark.parametrize(
+    "shares, ignore_index",
+    [
+        ([[0, 2, 3, 4], [1]], None),  # uneven and interleaved: 7 annotator samples vs 2
+        ([[0, 1], [2, 3, 4]], -1),  # masked predictions, half the images on each rank
+    ],
+    ids=["plain", "masked"],
+)
+def test_ddp_two_gloo_processes_equal_single_process(tmp_path, shares, ignore_index):
     out = tmp_path / "ddp.pt"
-    mp.spawn(_ddp_worker, args=(2, _free_port(), shares, str(out)), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(2, _free_port(), shares, str(out), ignore_index), nprocs=2, join=True)
     got = torch.load(out)
-    expected, count = expected_means(samples())
+    expected, count = expected_means(samples(mask=ignore_index is not None), ignore_index)
     assert got["n_samples"] == count
     for key in METRIC_NAMES:
         assert abs(got[key] - expected[key]) <= 1e-6, key

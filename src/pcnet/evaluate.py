@@ -4,6 +4,7 @@ Example::
 
     python -m pcnet.evaluate data.root=../shared/data/bsds500 method=[slic,slico] n_segments=[200,600]
     python -m pcnet.evaluate data=big data.root=/data/BIG method=pcnet n_segments=[1000,4000]
+    python -m pcnet.evaluate data.root=../shared/data/bsds500 pred_dir=out/labels allow_missing=true
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def _samples(data: DictConfig) -> tuple[str, str, list[Sample]]:
 
 
 def run(cfg: DictConfig) -> list[dict[str, Any]]:
-    """Evaluate, write ``per_sample.csv``, ``summary.csv`` and plots; return the summary rows."""
+    """Evaluate, write ``per_sample.csv``, ``summary.csv`` and plots; return the summary rows
+    (``n_skipped``: images of the split a ``pred_dir`` has no label map for, with ``allow_missing``)."""
     reader, split, samples = _samples(cfg.data)
     if cfg.data.limit:
         samples = samples[: int(cfg.data.limit)]
@@ -108,9 +110,11 @@ def run(cfg: DictConfig) -> list[dict[str, Any]]:
     )
 
     start = time.perf_counter()
-    rows = evaluate(samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress), reader)
+    rows = evaluate(
+        samples, settings, cfg.tolerance, int(cfg.workers), bool(cfg.progress), reader, bool(cfg.allow_missing)
+    )
     wall = time.perf_counter() - start
-    summary = summarize(rows)
+    summary = [{**row, "n_skipped": len(samples) - row["n_images"]} for row in summarize(rows)]
     write_csv(out_dir / "per_sample.csv", rows)
     write_csv(out_dir / "summary.csv", summary)
     plot_curves(summary, out_dir, title=f"{reader} {split} ({len(samples)} images)")
@@ -123,6 +127,13 @@ def run(cfg: DictConfig) -> list[dict[str, Any]]:
         f"scoring {score_cpu:.1f} s ({score_cpu / len(summary):.1f} s per setting over "
         f"{summary[0]['n_samples']} samples)"
     )
+    for row in summary:
+        if row["n_skipped"]:
+            name = f"{row['method']} {row['n_segments']}".strip()
+            print(
+                f"{name}: scored {row['n_images']} of {len(samples)} images, "
+                f"skipped {row['n_skipped']} with no prediction (allow_missing=true)"
+            )
     print(f"results: {out_dir}")
     return summary
 

@@ -3,10 +3,15 @@
 Images are processed in parallel with :class:`concurrent.futures.ProcessPoolExecutor`; one task is
 one image with every method and every requested K, so each image and its annotators are read and
 prepared once. Every annotator of an image is one sample, as in the superpixel benchmark.
+
+Saved label maps are looked up for every image before any scoring: a folder that misses some is
+an error unless ``allow_missing``. ``.npy`` maps may hold −1 (:data:`pcnet.ops.OUTSIDE`) outside
+a mask; those pixels are left out of every metric (``ignore_index``, :mod:`pcnet.metrics`).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -24,6 +29,7 @@ from pcnet.data.bsds500 import Sample
 from pcnet.data.readers import load_sample, unlabelled_value
 from pcnet.io import read_label_map
 from pcnet.metrics.functional import METRIC_NAMES, prepare, score_prepared
+from pcnet.ops.masks import OUTSIDE
 
 __all__ = [
     "PRED_SUFFIXES",
@@ -34,6 +40,10 @@ __all__ = [
 ]
 
 PRED_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
+#: how many missing image ids an error names
+SHOWN_MISSING = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,14 +81,49 @@ def prediction_settings(pred_dir: str | os.PathLike, method: str | None = None) 
     return [Setting(name, int(p.name) if p.name.isdigit() else p.name, pred_dir=p) for p in subdirs]
 
 
-def _find_prediction(folder: Path, sample_id: str) -> Path:
+def _find_prediction(folder: Path, sample_id: str) -> Path | None:
+    """``folder/<id>.png`` (or another of :data:`PRED_SUFFIXES`); ``None`` when there is none."""
     for suffix in PRED_SUFFIXES:
         path = folder / f"{sample_id}{suffix}"
         if path.is_file():
             return path
-    raise FileNotFoundError(
-        f"no prediction for image {sample_id} in {folder} (looked for {sample_id}{{{','.join(PRED_SUFFIXES)}}})"
+    return None
+
+
+def _ids(ids: Sequence[str]) -> str:
+    """The first :data:`SHOWN_MISSING` ids, comma-separated (``...`` when there are more)."""
+    return ", ".join(ids[:SHOWN_MISSING]) + (", ..." if len(ids) > SHOWN_MISSING else "")
+
+
+def _prediction_paths(samples: Sequence[Sample], folder: Path, allow_missing: bool) -> dict[str, Path]:
+    """The saved label map of every sample that has one in ``folder``, by image id.
+
+    Raises:
+        InputError: some images have none (unless ``allow_missing``), or none has one.
+    """
+    found = {s.id: path for s in samples if (path := _find_prediction(folder, s.id)) is not None}
+    missing = [s.id for s in samples if s.id not in found]
+    names = f"<id>{{{','.join(PRED_SUFFIXES)}}}"
+    check(
+        bool(found) or not samples,
+        f"pred_dir {folder} has a prediction for none of the {len(samples)} images (ids {_ids(missing)}); "
+        f"it needs one label map {names} per image id",
     )
+    check(
+        allow_missing or not missing,
+        f"pred_dir {folder} has no prediction for {len(missing)} of {len(samples)} images "
+        f"(missing: {_ids(missing)}); save {names} for each, or set allow_missing=true to score "
+        "only the images that have one",
+    )
+    if missing:
+        log.warning(
+            "pred_dir %s: scoring %d of %d images, skipping %d with no prediction (allow_missing=true)",
+            folder,
+            len(found),
+            len(samples),
+            len(missing),
+        )
+    return found
 
 
 def _limit_threads() -> None:
@@ -90,7 +135,11 @@ def _limit_threads() -> None:
     torch.set_num_threads(1)
 
 
-def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None, str | None]) -> list[dict[str, Any]]:
+#: one worker task: an image, its settings (with the saved label map to score, if any), tolerance, reader
+Task = tuple[Sample, Sequence[tuple[Setting, Path | None]], int | None, str | None]
+
+
+def _evaluate_sample(args: Task) -> list[dict[str, Any]]:
     sample, settings, tolerance, reader = args
     image, gt_maps = load_sample(sample, reader)
     height, width = image.shape[:2]
@@ -100,23 +149,23 @@ def _evaluate_sample(args: tuple[Sample, Sequence[Setting], int | None, str | No
         for gt, p in zip(gt_maps, sample.ground_truth)
     ]
     rows = []
-    for setting in settings:
+    for setting, pred_path in settings:
         start = time.perf_counter()
-        if setting.pred_dir is None:
+        if pred_path is None:
             from pcnet.methods.registry import (
                 superpixels,  # imported in the worker: registers every method
             )
 
             labels = superpixels(image, setting.n_segments, method=setting.method, **setting.options)
         else:
-            labels = read_label_map(_find_prediction(setting.pred_dir, sample.id))
+            labels = read_label_map(pred_path)
             check(
                 labels.shape == (height, width),
                 f"prediction for {sample.id} in {setting.pred_dir} is {labels.shape}; the image is {(height, width)}",
             )
         method_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        sp = prepare(labels, gts[0].tolerance, connected=True)
+        sp = prepare(labels, gts[0].tolerance, connected=True, name=str(pred_path or "labels"), ignore=OUTSIDE)
         scores = [score_prepared(sp, gt) for gt in gts]
         score_seconds = time.perf_counter() - start
         for k, score in enumerate(scores):
@@ -144,13 +193,25 @@ def evaluate(
     workers: int = 2,
     progress: bool = True,
     reader: str | None = None,
+    allow_missing: bool = False,
 ) -> list[dict[str, Any]]:
     """Per-sample rows (one per image × annotator × setting), in image order.
 
     ``samples`` come from any dataset reader (:func:`pcnet.data.readers.list_samples`);
-    ``reader`` names it, so that its label conventions apply (BIG's 0/255 masks)."""
+    ``reader`` names it, so that its label conventions apply (BIG's 0/255 masks). Every saved
+    label map is looked up first: images a ``pred_dir`` has no map for are an error, or with
+    ``allow_missing`` are skipped for that setting (logged)."""
     check(workers >= 1, f"workers must be >= 1; got {workers}")
-    tasks = [(sample, tuple(settings), tolerance, reader) for sample in samples]
+    paths = [None if s.pred_dir is None else _prediction_paths(samples, s.pred_dir, allow_missing) for s in settings]
+    tasks: list[Task] = []
+    for sample in samples:
+        todo = tuple(
+            (setting, None if found is None else found[sample.id])
+            for setting, found in zip(settings, paths)
+            if found is None or sample.id in found
+        )
+        if todo:
+            tasks.append((sample, todo, tolerance, reader))
     bar = dict(total=len(tasks), desc="images", unit="img", disable=not progress)
     if workers == 1:
         results: Iterable[list[dict[str, Any]]] = map(_evaluate_sample, tasks)

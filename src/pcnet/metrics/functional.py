@@ -24,6 +24,13 @@ non-negative integer maps of the same shape (NumPy arrays or tensors).
   border between them and a region), superpixel boundary pixels on them are not scored by BP,
   and ASA and UE count only labelled pixels (``N`` is their number, ``|S_j|`` the labelled part
   of a superpixel). CO and K describe the superpixels alone and do not change.
+* Ignored superpixel pixels (``ignore_index``: e.g. −1, :data:`pcnet.ops.OUTSIDE`, outside the
+  mask of masked superpixels) are left out of every metric, as if the image were cropped to the
+  kept pixels: superpixels are the 4-connected components inside them; a boundary pixel (of
+  the superpixels and of the GT alike) needs a kept 4-neighbour with another label, so the mask
+  edge is no boundary and GT boundaries in the ignored area are not scored; ASA and UE count
+  kept pixels only; CO's ``N`` is the number of kept pixels, and a superpixel side facing the
+  ignored area is on its perimeter (like the image border). K counts the kept superpixels.
 """
 
 from __future__ import annotations
@@ -35,10 +42,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pcnet._checks import check, check_label_map
+from pcnet._checks import check, check_label_map, is_int, is_tensor
 from pcnet.ops.boundaries import boundary_counts, find_boundaries
-from pcnet.ops.connectivity import connected_components
+from pcnet.ops.connectivity import connected_components, enforce_connectivity
 from pcnet.ops.labels import relabel_sequential
+from pcnet.ops.masks import OUTSIDE
 
 __all__ = [
     "METRIC_NAMES",
@@ -77,8 +85,8 @@ class PreparedSegmentation:
     superpixel maps) prepares each side once.
     """
 
-    labels: np.ndarray  #: (H, W) int32 ids 0..n-1
-    n: int  #: number of segments
+    labels: np.ndarray  #: (H, W) int32 ids 0..n-1 of the pixels that count, n on the others
+    n: int  #: number of segments (ignored pixels not included)
     sizes: np.ndarray  #: pixels per segment
     boundary: np.ndarray  #: (H, W) bool boundary pixels
     near_boundary: np.ndarray  #: boundary dilated by the tolerance window
@@ -108,6 +116,24 @@ def _resolve_tolerance(tolerance: int | None, shape: tuple[int, int]) -> int:
     return int(tolerance)
 
 
+def _checked_labels(
+    labels: np.ndarray, name: str, ignore: int | None, ignore_name: str = "ignore"
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``labels`` as a checked 2-D integer map, non-negative where it is not ``ignore`` (which may
+    be negative), and the mask of the other pixels (``None``: every pixel counts)."""
+    check(
+        ignore is None or is_int(ignore),
+        f"{ignore_name} must be an integer label value or None; got {ignore!r}",
+    )
+    if is_tensor(labels):
+        labels = labels.detach().cpu().numpy()
+    valid = labels != ignore if ignore is not None and isinstance(labels, np.ndarray) else None
+    if valid is None or np.all(valid):
+        return check_label_map(labels, name), None
+    check_label_map(np.where(valid, labels, 0), name)  # the ignored pixels may hold any value
+    return labels, valid
+
+
 def prepare(
     labels: np.ndarray,
     tolerance: int | None = None,
@@ -118,33 +144,32 @@ def prepare(
     """Validate and precompute a segmentation for scoring.
 
     ``connected=True`` (superpixels) splits labels into 4-connected components; ``False``
-    (ground truth) keeps the regions as given. ``ignore`` (ground truth): the value of unlabelled
-    pixels, which the metrics skip (module docstring); ``None``: every pixel is labelled.
+    (ground truth) keeps the regions as given. ``ignore``: the label of pixels the metrics skip
+    (module docstring), ``None``: every pixel counts. For ground truth, the value of unlabelled
+    pixels; for superpixels, the ``ignore_index`` of pixels outside a mask (e.g. −1).
     """
-    labels = check_label_map(labels, name)
-    check(
-        ignore is None or (isinstance(ignore, (int, np.integer)) and not isinstance(ignore, bool)),
-        f"ignore must be an integer label value or None; got {ignore!r}",
-    )
-    if connected:
-        ids = connected_components(labels)
-        n = int(ids.max()) + 1
+    labels, valid = _checked_labels(labels, name, ignore)
+    if valid is None:
+        ids = connected_components(labels) if connected else relabel_sequential(labels)[0]
+    elif connected:  # components inside the kept pixels, OUTSIDE elsewhere
+        ids = enforce_connectivity(labels, min_size_fraction=0.0, mask=valid)
     else:
-        ids, n = relabel_sequential(labels)
-    radius = _resolve_tolerance(tolerance, labels.shape)
-    valid = None if ignore is None else labels != ignore
-    if valid is not None and valid.all():
-        valid = None
+        ids = np.full(labels.shape, OUTSIDE, dtype=np.int32)
+        if valid.any():
+            ids[valid] = relabel_sequential(labels[valid])[0]
+    n = int(ids.max()) + 1
     check(
-        valid is None or connected is False,
-        f"ignore= applies to ground truth (connected=False), not to superpixels ({name})",
+        n > 0 or not connected,
+        f"every pixel of {name} is ignore_index={ignore}: there are no superpixels to score",
     )
-    ignored_id = None if valid is None else int(ids[~valid][0])  # one id: the regions are as given
-    boundary = find_boundaries(ids, ignore_index=ignored_id)
+    if valid is not None:
+        ids[~valid] = n  # one id for the skipped pixels, never a boundary
+    radius = _resolve_tolerance(tolerance, labels.shape)
+    boundary = find_boundaries(ids, ignore_index=None if valid is None else n)
     return PreparedSegmentation(
         labels=ids,
         n=n,
-        sizes=np.bincount(ids.ravel(), minlength=n),
+        sizes=np.bincount(ids.ravel(), minlength=n + 1)[:n],
         boundary=boundary,
         near_boundary=_dilate(boundary, radius),
         tolerance=radius,
@@ -156,13 +181,31 @@ def _ratio(num: int, den: int) -> float:
     return float(num) / float(den) if den > 0 else 0.0
 
 
-def _intersections(sp: PreparedSegmentation, gt: PreparedSegmentation) -> tuple[np.ndarray, np.ndarray]:
+def _kept(sp: PreparedSegmentation, gt: PreparedSegmentation) -> np.ndarray | None:
+    """Pixels that both sides count (``None``: all)."""
+    if sp.valid is None or gt.valid is None:
+        return gt.valid if sp.valid is None else sp.valid
+    return sp.valid & gt.valid
+
+
+def _boundary_within(gt: PreparedSegmentation, kept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """GT boundary and its dilation with only ``kept`` pixels in the image (``None``: all), so the
+    edge of a superpixel mask is no GT boundary either."""
+    if kept is None or kept is gt.valid:
+        return gt.boundary, gt.near_boundary
+    boundary = find_boundaries(np.where(kept, gt.labels, gt.n), ignore_index=gt.n)
+    return boundary, _dilate(boundary, gt.tolerance)
+
+
+def _intersections(
+    sp: PreparedSegmentation, gt: PreparedSegmentation, kept: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Non-zero overlaps ``n_ij`` as ``(j, n_ij)``: superpixel j has n_ij pixels in GT region i
-    (labelled GT pixels only)."""
-    if gt.valid is None:
+    (``kept`` pixels only; ``None``: all)."""
+    if kept is None:
         codes = sp.labels.ravel().astype(np.int64) * gt.n + gt.labels.ravel()
     else:
-        codes = sp.labels[gt.valid].astype(np.int64) * gt.n + gt.labels[gt.valid]
+        codes = sp.labels[kept].astype(np.int64) * gt.n + gt.labels[kept]
     if sp.n * gt.n <= 4 * codes.size:  # dense counting is O(N) and fast
         counts = np.bincount(codes, minlength=sp.n * gt.n)
         codes = np.flatnonzero(counts)
@@ -174,15 +217,14 @@ def _intersections(sp: PreparedSegmentation, gt: PreparedSegmentation) -> tuple[
 
 def _compactness(sp: PreparedSegmentation) -> float:
     ids = sp.labels
-    height, width = ids.shape
     sides = boundary_counts(ids)  # pixel sides on a superpixel's perimeter: label changes + the image border
     sides[0] += 1
     sides[-1] += 1
     sides[:, 0] += 1
     sides[:, -1] += 1
-    perimeter = np.bincount(ids.ravel(), weights=sides.ravel(), minlength=sp.n)
+    perimeter = np.bincount(ids.ravel(), weights=sides.ravel(), minlength=sp.n + 1)[: sp.n]  # ignored: id n
     area = sp.sizes.astype(np.float64)
-    return float(np.sum(area * 4.0 * np.pi * area / perimeter**2) / (height * width))
+    return float(np.sum(area * 4.0 * np.pi * area / perimeter**2) / area.sum())
 
 
 def score_prepared(
@@ -201,18 +243,21 @@ def score_prepared(
         f"superpixels and ground truth were prepared with different tolerances ({sp.tolerance}, {gt.tolerance})",
     )
     out: dict[str, float] = {}
-    if "br" in metrics:
-        out["br"] = _ratio(np.count_nonzero(gt.boundary & sp.near_boundary), np.count_nonzero(gt.boundary))
-    if "bp" in metrics:
-        scored = sp.boundary if gt.valid is None else sp.boundary & gt.valid
-        out["bp"] = _ratio(np.count_nonzero(scored & gt.near_boundary), np.count_nonzero(scored))
+    kept = _kept(sp, gt)
+    if "br" in metrics or "bp" in metrics:
+        gt_boundary, gt_near = _boundary_within(gt, kept)
+        if "br" in metrics:
+            out["br"] = _ratio(np.count_nonzero(gt_boundary & sp.near_boundary), np.count_nonzero(gt_boundary))
+        if "bp" in metrics:
+            scored = sp.boundary if gt.valid is None else sp.boundary & gt.valid
+            out["bp"] = _ratio(np.count_nonzero(scored & gt_near), np.count_nonzero(scored))
     if "asa" in metrics or "ue" in metrics:
-        j, overlap = _intersections(sp, gt)
-        if gt.valid is None:
+        j, overlap = _intersections(sp, gt, kept)
+        if kept is None:
             total, sizes = sp.labels.size, sp.sizes
-        else:  # labelled pixels only: N and the labelled part of each superpixel
-            total = int(np.count_nonzero(gt.valid))
-            sizes = np.bincount(sp.labels[gt.valid], minlength=sp.n)
+        else:  # kept pixels only: N and the kept part of each superpixel
+            total = int(np.count_nonzero(kept))
+            sizes = np.bincount(sp.labels[kept], minlength=sp.n)
         if "asa" in metrics:
             best = np.zeros(sp.n, dtype=np.int64)
             np.maximum.at(best, j, overlap)
@@ -232,6 +277,7 @@ def superpixel_scores(
     tolerance: int | None = None,
     metrics: Sequence[str] = METRIC_NAMES,
     ignore: int | None = None,
+    ignore_index: int | None = None,
 ) -> dict[str, float]:
     """All benchmark metrics of superpixels ``labels`` against one ground truth ``gt``.
 
@@ -241,6 +287,8 @@ def superpixel_scores(
         tolerance: boundary tolerance in pixels; ``None`` uses :func:`boundary_tolerance`.
         metrics: subset of :data:`METRIC_NAMES` to compute.
         ignore: the GT value of unlabelled pixels, skipped by the metrics (module docstring).
+        ignore_index: the superpixel label of pixels left out of every metric, e.g. −1 outside
+            the mask of masked superpixels (module docstring).
 
     Returns:
         ``{"br", "bp", "asa", "ue", "co", "n_superpixels"}`` (those requested) as floats.
@@ -250,15 +298,15 @@ def superpixel_scores(
         >>> superpixel_scores(gt, gt, tolerance=1)
         {'br': 1.0, 'bp': 1.0, 'asa': 1.0, 'ue': 0.0, 'co': 0.6981317007977318, 'n_superpixels': 2.0}
     """
-    labels = check_label_map(labels, "labels")
-    gt = check_label_map(gt, "gt")
+    labels, _ = _checked_labels(labels, "labels", ignore_index, "ignore_index")
+    gt, _ = _checked_labels(gt, "gt", ignore)
     check(
         labels.shape == gt.shape,
         f"labels {labels.shape} and gt {gt.shape} must have the same shape (H, W)",
     )
     radius = _resolve_tolerance(tolerance, labels.shape)
     return score_prepared(
-        prepare(labels, radius, connected=True, name="labels"),
+        prepare(labels, radius, connected=True, name="labels", ignore=ignore_index),
         prepare(gt, radius, connected=False, name="gt", ignore=ignore),
         metrics,
     )

@@ -3,7 +3,9 @@
 Every state is a sum over samples (float64) or a count, reduced with ``"sum"`` across processes, so
 the value after a multi-process sync equals the single-process value on the same samples (up to
 float64 rounding of the order of summation). The reported value of each metric is its mean over
-samples; following the benchmark, every annotator of an image is its own sample.
+samples; following the benchmark, every annotator of an image is its own sample. With
+``ignore_index``, predicted pixels of that label (e.g. −1 outside a mask) are left out of every
+metric of their sample (:mod:`pcnet.metrics.functional`); the states stay sums.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from pcnet._checks import check, describe
+from pcnet._checks import check, describe, is_int
 from pcnet.metrics.functional import METRIC_NAMES, prepare, score_prepared
 
 __all__ = [
@@ -66,15 +68,21 @@ def _split_batch(preds: Any, target: Any) -> list[tuple[np.ndarray, list[np.ndar
 
 
 class _SuperpixelMetric(Metric):
-    """Mean over samples of the benchmark metrics in ``keys``; states are sums and a count."""
+    """Mean over samples of the benchmark metrics in ``keys``; states are sums and a count
+    (arguments: :class:`SuperpixelMetrics`)."""
 
     is_differentiable = False
     full_state_update = False
     keys: tuple[str, ...] = METRIC_NAMES
 
-    def __init__(self, tolerance: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, tolerance: int | None = None, ignore_index: int | None = None, **kwargs: Any) -> None:
+        check(
+            ignore_index is None or is_int(ignore_index),
+            f"ignore_index must be an integer label or None; got {ignore_index!r}",
+        )
         super().__init__(**kwargs)
         self.tolerance = tolerance
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
         for key in self.keys:
             self.add_state(f"sum_{key}", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("n_samples", torch.tensor(0, dtype=torch.int64), dist_reduce_fx="sum")
@@ -82,7 +90,7 @@ class _SuperpixelMetric(Metric):
     def update(self, preds: Any, target: Any) -> None:
         """Add superpixel maps ``preds`` scored against ``target`` (see :func:`_split_batch`)."""
         for pred, gts in _split_batch(preds, target):
-            sp = prepare(pred, self.tolerance, connected=True, name="preds")
+            sp = prepare(pred, self.tolerance, connected=True, name="preds", ignore=self.ignore_index)
             for gt in gts:
                 gt_prep = prepare(gt, sp.tolerance, connected=False, name="target")
                 scores = score_prepared(sp, gt_prep, self.keys)
@@ -99,6 +107,11 @@ class _SuperpixelMetric(Metric):
 class SuperpixelMetrics(_SuperpixelMetric):
     """All benchmark metrics at once: ``compute()`` returns ``{"br", "bp", "asa", "ue", "co",
     "n_superpixels"}``, each the mean over samples (float64 tensors).
+
+    Args:
+        tolerance: boundary tolerance in pixels; ``None``: the benchmark's rule per image.
+        ignore_index: predicted label of pixels left out of every metric (e.g. −1 outside a
+            mask); ``None``: every pixel counts.
 
     Example:
         >>> m = SuperpixelMetrics(tolerance=1)
