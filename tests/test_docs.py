@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 import pcnet
 
@@ -111,12 +112,86 @@ def test_public_functions_classes_and_methods_have_docstrings(module_name):
 
 
 CLIS = ["train", "evaluate", "predict", "benchmark", "export", "demo", "ablation"]
+#: the commands whose arguments are Hydra overrides of the packaged config of the same name
+HYDRA_CLIS = {"train", "evaluate", "predict"}
+#: every ``python -m pcnet.<cli> <arguments>`` of the README (code blocks and tables)
+README_COMMANDS = sorted(
+    {
+        (cli, args.strip())
+        for cli, args in re.findall(r"python -m pcnet\.(\w+)((?:[ ]+[^\s`|#]+)*)", README)
+        if cli != "bench"  # python -m pcnet.bench.<suite>: tested in test_benchmarks
+    }
+)
 
 
 @pytest.mark.parametrize("cli", CLIS)
 def test_readme_shows_every_cli(cli):
-    assert f"python -m pcnet.{cli}" in README, f"README does not show `python -m pcnet.{cli}`"
-    assert importlib.util.find_spec(f"pcnet.{cli}") is not None
+    assert cli in {c for c, _ in README_COMMANDS}, f"README does not show `python -m pcnet.{cli}`"
+
+
+@pytest.mark.parametrize(("cli", "args"), [c for c in README_COMMANDS if c[0] in HYDRA_CLIS], ids=" ".join)
+def test_readme_hydra_command_lines_compose(cli, args, tmp_path):
+    """Each train / evaluate / predict line of the README composes the packaged config (every
+    override names a real key or config group option) and selects what the line says."""
+    from helpers import compose_config
+
+    overrides = args.split()
+    cfg = compose_config(cli, overrides, tmp_path)
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if "." in key and not value.startswith("["):
+            assert str(OmegaConf.select(cfg, key)) == value, f"{cli} {override}: composed {OmegaConf.select(cfg, key)}"
+
+
+@pytest.mark.parametrize("cli", sorted(set(CLIS) - HYDRA_CLIS))
+def test_readme_argparse_commands_answer_help(cli, capsys):
+    """The argparse commands of the README print their usage under their README name."""
+    module = importlib.import_module(f"pcnet.{cli}")
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    assert f"python -m pcnet.{cli}" in capsys.readouterr().out
+
+
+def _readme_python_block() -> str:
+    """The README's Python API example (the first ``python`` code block)."""
+    match = re.search(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    assert match, "README has no ```python block"
+    return match.group(1)
+
+
+def test_readme_python_api_example_runs(tmp_path, monkeypatch):
+    """The README's API lines run as written, on stand-ins for its names (a JPEG, an image, a mask,
+    a ground truth, a TIFF slide), and return what their comments say."""
+    import numpy as np
+    import tifffile
+
+    from helpers import assert_superpixels
+    from pcnet.data.synthetic import synthetic_image
+    from pcnet.io import write_image
+
+    image, gt = synthetic_image(96, 128, n_regions=8, seed=3)
+    tissue = np.zeros(gt.shape, bool)
+    tissue[10:80, 20:110] = True
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "photo.jpg", image)
+    tifffile.imwrite(tmp_path / "slide.tif", synthetic_image(256, 256, seed=4)[0], tile=(128, 128))
+    names = {"image": image, "tissue": tissue, "gt": gt, "path": tmp_path / "photo.jpg"}
+    code = _readme_python_block()
+    # the block's lines one by one, so that each line's result can be checked
+    for line in filter(str.strip, code.splitlines()):
+        exec(line, names)
+        statement = line.split("#")[0]
+        if statement.startswith("labels ="):
+            if "mask=tissue" in statement:
+                assert_superpixels(names["labels"], mask=tissue)
+            else:
+                assert_superpixels(names["labels"], gt.shape)
+        if statement.startswith("scores ="):
+            assert {"br", "bp", "asa", "ue", "co", "n_superpixels"} <= set(names["scores"])
+    labels = tifffile.imread(tmp_path / "labels.tif")
+    assert labels.shape == (256, 256)
+    assert_superpixels(labels.astype(np.int32), (256, 256))
 
 
 #: README section -> heading pattern (case-insensitive)

@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from pcnet._checks import InputError
 from pcnet.metrics import (
     METRIC_NAMES,
     AchievableSegmentationAccuracy,
@@ -372,3 +373,12 @@ def test_ddp_two_gloo_processes_equal_single_process(tmp_path, shares, ignore_in
     assert got["n_samples"] == count
     for key in METRIC_NAMES:
         assert abs(got[key] - expected[key]) <= 1e-6, key
+
+
+def test_masked_map_without_ignore_index_says_how_to_score_it():
+    labels = np.zeros((8, 8), np.int32)
+    labels[:2] = -1
+    with pytest.raises(InputError, match="pass ignore_index=-1"):
+        superpixel_scores(labels, np.zeros((8, 8), int))
+    with pytest.raises(InputError, match="preds must hold non-negative.*ignore_index=-1"):
+        SuperpixelMetrics().update(torch.from_numpy(labels), torch.zeros(8, 8, dtype=torch.long))

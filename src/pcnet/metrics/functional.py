@@ -129,6 +129,11 @@ def _checked_labels(
         labels = labels.detach().cpu().numpy()
     valid = labels != ignore if ignore is not None and isinstance(labels, np.ndarray) else None
     if valid is None or np.all(valid):
+        check(
+            ignore is not None or not isinstance(labels, np.ndarray) or labels.size == 0 or labels.min() != -1,
+            f"{name} must hold non-negative labels; it holds -1, as a masked map does outside its mask: "
+            f"pass {ignore_name}=-1 to leave those pixels out of the metrics",
+        )
         return check_label_map(labels, name), None
     check_label_map(np.where(valid, labels, 0), name)  # the ignored pixels may hold any value
     return labels, valid
@@ -148,7 +153,7 @@ def prepare(
     (module docstring), ``None``: every pixel counts. For ground truth, the value of unlabelled
     pixels; for superpixels, the ``ignore_index`` of pixels outside a mask (e.g. −1).
     """
-    labels, valid = _checked_labels(labels, name, ignore)
+    labels, valid = _checked_labels(labels, name, ignore, "ignore_index" if connected else "ignore")
     if valid is None:
         ids = connected_components(labels) if connected else relabel_sequential(labels)[0]
     elif connected:  # components inside the kept pixels, OUTSIDE elsewhere
