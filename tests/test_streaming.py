@@ -47,8 +47,35 @@ def segmenter():
 @pytest.fixture(scope="module")
 def streamed(tiled, segmenter, tmp_path_factory):
     out = tmp_path_factory.mktemp("streaming_out") / "labels.tif"
-    result = segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+    result = segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
     return result, tifffile.imread(out), out
+
+
+@pytest.fixture(scope="module")
+def refining():
+    return load_segmenter(None, "pcnet", tile=TILE, refine=True)
+
+
+def test_streamed_refinement_equals_in_memory(image, tiled, refining, tmp_path):
+    """The default (refined) stream: the in-memory refined labels, ids included, with chunks of
+    256 rows (5 refinement seams) and column blocks; without the refinement margin it differs."""
+    reference = refining.superpixels(image)
+    result = segment_file(tiled, tmp_path / "r.tif", tile=TILE, block=BLOCK, chunk=256, segmenter=refining)
+    labels = tifffile.imread(tmp_path / "r.tif")
+    np.testing.assert_array_equal(labels, reference)
+    assert result["refine"] and result["k"] == int(reference.max()) + 1
+    assert result["seam_mismatch_pixels"] == 0 and result["seam_missing_ids"] == 0
+    segment_file(tiled, tmp_path / "m.tif", tile=TILE, block=BLOCK, chunk=256, refine_margin=0, segmenter=refining)
+    assert (tifffile.imread(tmp_path / "m.tif") != reference).any()  # the margin is what makes it exact
+
+
+def test_streamed_refinement_settings_are_checked(tiled, refining, tmp_path):
+    with pytest.raises(InputError, match="refine_margin"):
+        segment_file(tiled, tmp_path / "x.tif", tile=TILE, chunk=64, refine_margin=128, segmenter=refining)
+    with pytest.raises(InputError, match="chunk must divide the band height 512"):
+        segment_file(tiled, tmp_path / "x.tif", tile=TILE, chunk=384, segmenter=refining)
+    with pytest.raises(InputError, match="refine must be true or false"):
+        segment_file(tiled, tmp_path / "x.tif", tile=TILE, refine="yes", segmenter=refining)
 
 
 def test_streaming_equals_in_memory(image, segmenter, streamed):
@@ -89,7 +116,9 @@ def test_output_is_a_tiled_compressed_bigtiff(streamed):
 
 def test_coarser_grid_with_integer_downsampling(image, tiled, segmenter, tmp_path):
     n = H * W // 256 // 4  # the native K / 4: the working size halves the image
-    result = segment_file(tiled, tmp_path / "k.tif", n_segments=n, tile=TILE, block=BLOCK, segmenter=segmenter)
+    result = segment_file(
+        tiled, tmp_path / "k.tif", n_segments=n, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False
+    )
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "k.tif"), segmenter.superpixels(image, n))
     assert result["n_cells"] == n
 
@@ -97,8 +126,6 @@ def test_coarser_grid_with_integer_downsampling(image, tiled, segmenter, tmp_pat
 def test_a_k_without_integer_downsampling_is_refused(tiled, segmenter, tmp_path):
     with pytest.raises(InputError, match="integer downsampling"):
         segment_file(tiled, tmp_path / "x.tif", n_segments=1000, segmenter=segmenter)
-    with pytest.raises(InputError, match="refine=False"):
-        segment_file(tiled, tmp_path / "x.tif", refine=True, segmenter=segmenter)
 
 
 def test_a_failed_run_leaves_no_output_and_a_rerun_restarts(tiled, segmenter, streamed, tmp_path, monkeypatch):
@@ -116,10 +143,10 @@ def test_a_failed_run_leaves_no_output_and_a_rerun_restarts(tiled, segmenter, st
 
     monkeypatch.setattr(streaming, "_band_cells", failing)
     with pytest.raises(RuntimeError, match="killed"):
-        segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+        segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
     assert not out.exists() and not tiff.partial_path(out).exists()
     monkeypatch.setattr(streaming, "_band_cells", real)
-    segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter)
+    segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
     np.testing.assert_array_equal(tifffile.imread(out), streamed[1])
 
 
@@ -159,7 +186,9 @@ def test_a_small_png_is_read_whole(tmp_path, segmenter):
     image = synthetic_image(256, 384, n_regions=8, seed=5)[0]
     cv2.imwrite(str(tmp_path / "small.png"), image[..., ::-1])
     segment_file(tmp_path / "small.png", tmp_path / "out.tif", tile=32, block=128, segmenter=segmenter)
-    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), segmenter.superpixels(image, tile=32))
+    # bands of 128 rows: refined chunks of 128 rows with the default margin of 128 (one chunk each side)
+    expected = segmenter.superpixels(image, tile=32, refine=True)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
 
 
 @pytest.mark.parametrize("layout", [{"tile": (64, 48)}, {"rowsperstrip": 7}])
@@ -180,7 +209,7 @@ def test_tiff_windows_decode_only_what_they_need(tmp_path, layout):
 
 def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monkeypatch):
     """python -m pcnet.predict streams a TIFF above STREAMING_THRESHOLD_PIXELS into a tiled BigTIFF
-    label map (the in-memory labels at tile=256 without refinement) and reads small ones whole."""
+    label map (the in-memory default labels: tile 512, refined) and reads small ones whole."""
     import shutil
 
     from helpers import compose_config
@@ -195,7 +224,7 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     cfg = compose_config("predict", [f"input={inputs}", f"output={tmp_path / 'out'}"], tmp_path / "run", progress=False)
     assert run(cfg) == 0
     labels = tifffile.imread(tmp_path / "out" / "slide_labels.tif")
-    reference = load_segmenter(None, "pcnet", tile=256, refine=False).superpixels(image)
+    reference = load_segmenter(None, "pcnet", tile=512).superpixels(image)
     np.testing.assert_array_equal(labels, reference)
     assert (tmp_path / "out" / "small_labels.png").exists() and (tmp_path / "out" / "small_overlay.png").exists()
     assert not (tmp_path / "out" / "slide_overlay.png").exists()

@@ -105,19 +105,20 @@ def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output
 
 def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
     """``stream(path, labels_path)`` for TIFFs above the streaming threshold (tileable learned
-    methods only; ``None`` otherwise): window by window, no refinement (not streamed yet)."""
+    methods only; ``None`` otherwise): window by window, refined as in memory unless ``refine=false``."""
     from pcnet.models import list_models, model_class
 
     if cfg.method not in list_models() or not model_class(cfg.method).tileable:
         return None
     from pcnet.methods.streaming import segment_file
 
-    keep = {k: options[k] for k in ("halo", "min_size_fraction") if k in options}
-    tile = 256 if cfg.tile in (None, "auto") else int(cfg.tile)
+    keep = {k: options[k] for k in ("halo", "min_size_fraction", "refine", "refine_iter") if k in options}
+    if cfg.tile not in (None, "auto"):
+        keep["tile"] = int(cfg.tile)
 
     def stream(path: Any, labels_path: Any) -> dict[str, Any]:
         return segment_file(
-            path, labels_path, cfg.method, cfg.n_segments, tile, bool(cfg.progress),
+            path, labels_path, cfg.method, cfg.n_segments, progress=bool(cfg.progress),
             checkpoint=cfg.checkpoint, device=cfg.device, **keep,
         )  # fmt: skip
 

@@ -5,14 +5,15 @@
    computed per tile from global coordinates (each pixel's nearest seed among the 3 × 3 grid
    cells around it: exact, since jitter and warp keep the nearest seed there), each with its own
    colour, a linear gradient and a deterministic per-pixel noise.
-2. ``segment``: :func:`pcnet.methods.streaming.segment_file` (wall time, peak RSS, K).
+2. ``segment``: :func:`pcnet.methods.streaming.segment_file` (wall time, peak RSS, K), refined
+   (the default) and not (``refine=False``), so the refinement's cost is a ratio of one run.
 3. ``score``: boundary recall (the benchmark's tolerance ``r = round(0.0025 · diagonal)``, and
    ``r = 1``) and ASA against the exact labels, computed band by band and exact: a band reads
    ``r + 1`` extra rows on each side for boundaries and their dilation, and the overlaps
    ``|S_j ∩ G_i|`` of a superpixel are summed over the bands it spans before the max is taken
    (a 4-connected superpixel that continues into the next band has a pixel in the band's last row).
-4. ``memory`` (``--compare-in-memory``): the in-memory ``Segmenter(tile=512, refine=False)`` (the streamed tile) on
-   the whole image, its time and peak RSS, and the fraction of pixels whose label differs.
+4. ``memory`` (``--compare-in-memory``): the in-memory default ``Segmenter(tile=tile)`` (the streamed tile, refined)
+   on the whole image, its time and peak RSS, K, and the pixels whose label differs from the refined stream.
 
 Each step runs in its own process, so each peak RSS is that step's alone.
 
@@ -183,29 +184,31 @@ def score_files(labels_path: str | Path, gt_path: str | Path, band: int = 512) -
     return out
 
 
-def in_memory(image_path: str | Path, streamed_path: str | Path, gt_path: str | Path) -> dict:
-    """The in-memory path on the whole image, compared with the streamed labels."""
+def in_memory(image_path: str | Path, streamed_path: str | Path, gt_path: str | Path, tile: int = 512) -> dict:
+    """The in-memory default path (network ``tile``) on the whole image, compared with the
+    streamed labels."""
     import tifffile
 
     from pcnet.methods.learned import load_segmenter
     from pcnet.metrics.functional import achievable_segmentation_accuracy, boundary_recall
 
     image = tifffile.imread(image_path)
-    segmenter = load_segmenter(None, "pcnet", tile=512, refine=False)
+    segmenter = load_segmenter(None, "pcnet", tile=int(tile))
     start = time.perf_counter()
     labels = segmenter.superpixels(image)
     seconds = time.perf_counter() - start
     del image
     rss = peak_rss_bytes()
     streamed = tifffile.imread(streamed_path)
-    differ = float(np.count_nonzero(labels != streamed)) / labels.size
+    n_differ = int(np.count_nonzero(labels != streamed))
     del streamed
     gt = tifffile.imread(gt_path)
     return {
         "seconds": seconds,
         "peak_rss_bytes": rss,
         "k": int(labels.max()) + 1,
-        "differing_pixel_fraction": differ,
+        "differing_pixels": n_differ,
+        "differing_pixel_fraction": n_differ / labels.size,
         "br_r1": boundary_recall(labels, gt, tolerance=1),
         "br": boundary_recall(labels, gt),
         "asa": achievable_segmentation_accuracy(labels, gt),
@@ -222,19 +225,25 @@ def _phase(name: str, *args: str) -> dict:
 
 
 def bench_gigapixel(
-    height: int, width: int, folder: str | Path, compare_in_memory: bool = False, tile: int = 256
+    height: int, width: int, folder: str | Path, compare_in_memory: bool = False, tile: int = 512
 ) -> dict:
-    """All steps for one size; returns their figures (also written to ``folder/results.json``)."""
+    """All steps for one size; returns their figures (also written to ``folder/results.json``):
+    ``segment`` / ``score`` for the default (refined) stream, ``segment_plain`` / ``score_plain``
+    for ``refine=False``, and ``refine_time_ratio`` (refined / plain)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     image, gt, out = folder / "image.tif", folder / "gt.tif", folder / "labels.tif"
     results: dict[str, Any] = {"height": height, "width": width, "megapixels": height * width / 1e6}
     if not (image.exists() and gt.exists()):
         results["generate"] = _phase("generate", str(image), str(gt), str(height), str(width))
-    results["segment"] = _phase("segment", str(image), str(out), str(tile))
+    plain = folder / "labels_plain.tif"
+    results["segment_plain"] = _phase("segment", str(image), str(plain), str(tile), "plain")
+    results["score_plain"] = _phase("score", str(plain), str(gt))
+    results["segment"] = _phase("segment", str(image), str(out), str(tile), "refined")
     results["score"] = _phase("score", str(out), str(gt))
+    results["refine_time_ratio"] = results["segment"]["seconds"] / results["segment_plain"]["seconds"]
     if compare_in_memory:
-        results["in_memory"] = _phase("memory", str(image), str(out), str(gt))
+        results["in_memory"] = _phase("memory", str(image), str(out), str(gt), str(tile))
     (folder / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -245,7 +254,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=10000)
     parser.add_argument("--width", type=int, default=10000)
     parser.add_argument("--dir", default="/tmp/pcnet_gigapixel")
-    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--compare-in-memory", action="store_true")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
@@ -257,8 +266,8 @@ def run(args: argparse.Namespace) -> None:
         image, gt, height, width = args.args
         result = write_synthetic(image, gt, int(height), int(width))
     elif args.phase == "segment":
-        image, out, tile = args.args
-        result = segment_file(image, out, tile=int(tile), progress=True)
+        image, out, tile, kind = args.args
+        result = segment_file(image, out, tile=int(tile), progress=True, refine=kind == "refined")
     elif args.phase == "score":
         result = score_files(*args.args)
     elif args.phase == "memory":

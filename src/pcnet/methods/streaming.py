@@ -27,11 +27,21 @@ pixel for pixel, ids included (see ``tests/test_streaming.py``):
    raster order of first appearance of :func:`~pcnet.ops.enforce_connectivity`, so the ids, not
    only the partition, equal the in-memory ones.
 
+4. **Refinement** (``refine=True``, the in-memory default). The connected labels are cut in
+   chunks of ``chunk`` rows; each chunk is refined (:func:`pcnet.ops.refine_labels`, the
+   Segmenter's sweeps, spacing and minimum size of the whole image: :func:`~pcnet.ops.refine.refine_settings`)
+   on a window that adds ``refine_margin`` rows of the chunks above and below, with the image rows
+   read again from the file, and only its own rows are kept. A sweep moves a boundary by at most one
+   pixel, but a superpixel's statistics carry news across it, so a pixel's result depends on the
+   superpixels within a few of its own; the margin covers that up to near-ties (measured in
+   ``tests/test_streaming.py`` and docs/gigapixel.md). Connectivity is then enforced on the refined
+   chunks as in step 2 (windows with margins, the whole image's minimum size, ``keep_largest``), and
+   the ids are handed out as in step 3: the in-memory order.
+
 Supported: learned methods whose network can be tiled (``pcnet``, ``scn``; not ``ssn``), the
 native grid (``n_segments=None``: K = H·W / cell²) or a K whose working size divides the image by
 a power of two, image sides that give an integer downsampling (PCNet's native grid: multiples of
-4). Refinement (on by default in memory) is not done here: ``refine=False`` is the only setting,
-and comparisons are with the in-memory path at ``refine=False``. No masks.
+4). No masks.
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
+from pcnet.ops.refine import refine_labels, refine_settings
 
 __all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
 
@@ -230,6 +241,63 @@ class _Connectivity:
         return out
 
 
+#: a stream of ``(top row, labels)`` bands, top to bottom
+Bands = Iterator[tuple[int, np.ndarray]]
+
+
+def _with_neighbours(bands: Bands) -> Iterator[tuple[np.ndarray | None, int, np.ndarray, np.ndarray | None]]:
+    """``(above, top, band, below)`` for every band of ``bands`` (``None`` at the image's borders):
+    a band is handed on once the one below it is known."""
+    above = current = None
+    for item in bands:
+        if current is not None:
+            yield above, current[0], current[1], item[1]
+            above = current[1]
+        current = item
+    if current is not None:
+        yield above, current[0], current[1], None
+
+
+def _chunks(bands: Bands, rows: int) -> Bands:
+    """The same rows in bands of at most ``rows`` rows."""
+    for top, band in bands:
+        for r0 in range(0, band.shape[0], rows):
+            yield top + r0, band[r0 : r0 + rows]
+
+
+def _connected(bands: Bands, connectivity: _Connectivity) -> Bands:
+    """Connectivity with global ids, band by band (module docstring, steps 2 and 3)."""
+    for above, top, band, below in _with_neighbours(bands):
+        yield top, connectivity.band(above, band, below, top)
+
+
+class _Refinement:
+    """Band-by-band refinement with the whole image's settings (module docstring, step 4)."""
+
+    def __init__(self, reader: Any, grid: _Grid, margin: int, n_iter: int, min_size_fraction: float) -> None:
+        self.reader, self.margin, self.n_iter, self.width = reader, margin, n_iter, grid.width
+        self.settings = refine_settings(grid.height * grid.width, grid.n_cells, min_size_fraction)
+
+    def band(self, above: np.ndarray | None, labels: np.ndarray, below: np.ndarray | None, top: int) -> np.ndarray:
+        """Refined labels (the same ids) of the rows ``labels`` from row ``top``."""
+        up = 0 if above is None else min(self.margin, above.shape[0])
+        down = 0 if below is None else min(self.margin, below.shape[0])
+        parts = ([above[above.shape[0] - up :]] if up else []) + [labels] + ([below[:down]] if down else [])
+        window = np.concatenate(parts) if len(parts) > 1 else labels
+        base = int(window.min())  # ids of a window are a narrow range: statistics for that range only
+        rgb = self.reader.read(top - up, top + labels.shape[0] + down, 0, self.width)
+        refined = refine_labels(rgb, window - base, n_iter=self.n_iter, **self.settings)
+        core = refined[up : up + labels.shape[0]]
+        core += base
+        return core
+
+
+def _refined(bands: Bands, refinement: _Refinement) -> Bands:
+    """Refinement band by band, each with its neighbours' rows as context."""
+    for above, top, band, below in _with_neighbours(bands):
+        yield top, refinement.band(above, band, below, top)
+
+
 def segment_file(
     input_path: str | os.PathLike,
     output_path: str | os.PathLike,
@@ -242,7 +310,10 @@ def segment_file(
     device: str = "cpu",
     halo: int = 64,
     min_size_fraction: float = MIN_SIZE_FRACTION,
-    refine: bool = False,
+    refine: bool = True,
+    refine_iter: int | None = None,
+    refine_margin: int = 128,
+    chunk: int | None = None,
     margin_cells: int = 4,
     block: int = 4096,
     out_tile: int | None = None,
@@ -263,29 +334,38 @@ def segment_file(
             divides the image by a power of two (module docstring).
         tile: network tile (network-input pixels, a multiple of the stride): a band is one row of
             tiles (``tile · d`` image rows, d = 4 for PCNet at its native grid); the labels equal
-            the in-memory ``Segmenter(tile=tile, halo=halo, refine=False)``'s.
+            the in-memory ``Segmenter(tile=tile, halo=halo, refine=refine)``'s.
         progress: a progress bar over bands.
         checkpoint, device: the model file (default: the shipped one) and device.
         halo: network context around each tile (input pixels), as the Segmenter's.
         min_size_fraction: connectivity's minimum size (fraction of the mean superpixel size).
-        refine: must be ``False`` (refinement is not streamed yet).
+        refine: move the boundaries onto the full-resolution edges, as the in-memory default does
+            (module docstring, step 4); ``False``: the network's labels.
+        refine_iter: sweeps per refinement round; ``None``: the Segmenter's (the staircase height).
+        refine_margin: rows of context above and below each refined chunk (≤ ``chunk``).
+        chunk: rows refined (and made connected again) at a time, a divisor of the band height;
+            ``None``: 512 or the largest power of two that divides the band height.
         margin_cells: cell rows/columns of context around each connectivity window (≥ 2).
         block: columns (full-resolution pixels) of one connectivity window's core.
         out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
             divides the band height.
         compression: ``"zlib"`` or ``"zstd"`` (needs imagecodecs).
         segmenter: a loaded :class:`~pcnet.methods.learned.Segmenter` to use instead of loading
-            ``method`` (its ``tile``, ``halo``, ``refine`` and ``min_size_fraction`` are not read).
+            ``method`` (its ``tile``, ``halo``, ``refine``, ``refine_iter`` and
+            ``min_size_fraction`` are not read).
 
     Returns:
-        ``{"k", "shape", "n_cells", "bands", "seconds", "peak_rss_bytes", "output",
-        "seam_mismatch_pixels", "seam_missing_ids"}``: K written, (H, W), grid cells, bands,
+        ``{"k", "shape", "n_cells", "refine", "bands", "seconds", "peak_rss_bytes", "output",
+        "seam_mismatch_pixels", "seam_missing_ids"}``: K written, (H, W), grid cells, refined, bands,
         wall time, the process's peak RSS, the output path, and two exactness checks (0 when every
         window agreed with its neighbours).
     """
     start = time.perf_counter()
-    check(refine is False, "streaming does not refine yet: pass refine=False (compare with the in-memory refine=False)")
+    check(isinstance(refine, bool), f"refine must be true or false; got {refine!r}")
     check_fraction(min_size_fraction, "min_size_fraction")
+    refine_margin = check_int(refine_margin, "refine_margin (rows)", minimum=0)
+    if refine_iter is not None:
+        refine_iter = check_int(refine_iter, "refine_iter", minimum=1)
     margin_cells = check_int(margin_cells, "margin_cells", minimum=2)
     block = check_int(block, "block (pixels)", minimum=16)
     check(compression in ("zlib", "zstd"), f"compression must be 'zlib' or 'zstd'; got {compression!r}")
@@ -315,30 +395,41 @@ def segment_file(
             out_tile % 16 == 0 and band_h % out_tile == 0,
             f"out_tile must be a multiple of 16 that divides the band height {band_h}; got {out_tile}",
         )
+        chunk = math.gcd(512, band_h) if chunk is None else check_int(chunk, "chunk (rows)", minimum=16)
+        check(
+            refine_margin <= chunk or not refine,
+            f"refine_margin ({refine_margin}) must not exceed chunk ({chunk}): raise chunk or tile",
+        )
+        check(
+            not refine or (margin <= chunk and band_h % chunk == 0),
+            f"chunk must divide the band height {band_h} and hold margin_cells={margin_cells} ({margin} rows); "
+            f"got {chunk}",
+        )
         bands = list(tiles(grid.in_h, tile, halo, stride))
         connectivity = _Connectivity(grid, margin, block)
+        reconnected = _Connectivity(grid, margin, block)
 
-        def labelled_bands() -> Iterator[np.ndarray]:
+        def cell_bands() -> Bands:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(bands), desc="bands", unit="band", disable=not progress)
-            above = None  # cells of the band above the one decided next (already written)
-            current = None  # (top row, cells) of the band decided next
-            for rows in bands:
+            for rows in tqdm(bands, desc="bands", unit="band", disable=not progress):
                 with segmenter.autocast():  # the in-memory path's precision, so the labels match
-                    below = (grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo))
-                if current is not None:
-                    yield connectivity.band(above, current[1], below[1], current[0])
-                    bar.update()
-                    above = current[1]
-                current = below
-            yield connectivity.band(above, current[1], None, current[0])
-            bar.update()
-            bar.close()
+                    yield grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo)
 
+        labelled = _connected(cell_bands(), connectivity)
+        if refine:
+            n_iter = refine_iter or max(2, grid.down)  # the Segmenter's: the staircase height
+            refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction)
+            labelled = _connected(_refined(_chunks(labelled, chunk), refinement), reconnected)
+
+        # band heights are multiples of the output tile; chunks are regrouped into whole tile rows
         def tiles_out() -> Iterator[np.ndarray]:
-            for labels in labelled_bands():
-                yield from iter_tiles(labels, out_tile)
+            pending: list[np.ndarray] = []
+            for top, labels in labelled:
+                pending.append(labels)
+                if (top + labels.shape[0]) % out_tile == 0 or top + labels.shape[0] == height:
+                    yield from iter_tiles(np.concatenate(pending) if len(pending) > 1 else pending[0], out_tile)
+                    pending = []
 
         partial = partial_path(output_path)
         output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -351,7 +442,7 @@ def segment_file(
                 np.int32,
                 tile=out_tile,
                 compression=compression,
-                description=f"pcnet superpixels ({method}, streaming, refine=False) of {Path(input_path).name}",
+                description=f"pcnet superpixels ({method}, streaming, refine={refine}) of {Path(input_path).name}",
             )
             os.replace(partial, output_path)
         except BaseException:
@@ -360,13 +451,14 @@ def segment_file(
     finally:
         reader.close()
     return {
-        "k": int(connectivity.next_id),
+        "k": int((reconnected if refine else connectivity).next_id),
         "shape": (height, width),
         "n_cells": grid.n_cells,
+        "refine": refine,
         "bands": len(bands),
         "seconds": time.perf_counter() - start,
         "peak_rss_bytes": peak_rss_bytes(),
         "output": str(output_path),
-        "seam_mismatch_pixels": connectivity.mismatch,
-        "seam_missing_ids": connectivity.missing,
+        "seam_mismatch_pixels": connectivity.mismatch + reconnected.mismatch,
+        "seam_missing_ids": connectivity.missing + reconnected.missing,
     }

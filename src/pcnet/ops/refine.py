@@ -38,7 +38,7 @@ import numpy as np
 from pcnet._checks import check, check_int, check_label_map
 from pcnet.ops.connectivity import enforce_connectivity
 
-__all__ = ["LAB_OFFSET", "LAB_SCALE", "lab_codes", "refine_labels", "refine_superpixels"]
+__all__ = ["LAB_OFFSET", "LAB_SCALE", "lab_codes", "refine_labels", "refine_settings", "refine_superpixels"]
 
 #: OpenCV's 8-bit CIELAB codes decode as ``code · LAB_SCALE + LAB_OFFSET`` (L in [0, 100])
 LAB_SCALE = np.array([100 / 255, 1, 1], np.float32)
@@ -59,6 +59,7 @@ def refine_labels(
     smoothness: float = 30.0,
     min_size: int = 1,
     threads: int | None = None,
+    spacing: float | None = None,
 ) -> np.ndarray:
     """Move superpixel boundaries onto the edges of the full-resolution ``image``.
 
@@ -74,6 +75,9 @@ def refine_labels(
         min_size: no label shrinks below ``min(its size, max(a quarter of it, min_size))`` pixels
             (so connectivity enforcement with a minimum size does not merge it away afterwards).
         threads: numba threads of the sweeps (default: all; the result does not depend on it).
+        spacing: ``S`` of the position term, in pixels; ``None``: ``sqrt(H·W / labels present)``.
+            A window of a larger image passes the whole image's, so that S does not depend on
+            the window.
     Returns:
         ``(H, W)`` int32 labels with the same ids (a label may split: enforce connectivity
         afterwards; none vanishes).
@@ -95,7 +99,12 @@ def refine_labels(
     min_size = check_int(min_size, "refine min_size", minimum=1)
     if threads is not None:
         threads = check_int(threads, "refine threads", minimum=1)
-    for name, value in (("compactness", compactness), ("smoothness", smoothness)):
+    checked = (
+        ("compactness", compactness),
+        ("smoothness", smoothness),
+        ("spacing", 1.0 if spacing is None else spacing),
+    )
+    for name, value in checked:
         check(
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0,
             f"refine {name} must be a finite number >= 0; got {value!r}",
@@ -105,9 +114,11 @@ def refine_labels(
         return out
     n_labels = int(out.max()) + 1
     sizes = np.bincount(out.ravel(), minlength=n_labels)
-    present = max(1, int(np.count_nonzero(sizes)))
     floor = np.minimum(sizes, np.maximum(sizes // 4, min_size))  # no superpixel vanishes
-    pos_weight = float(compactness**2 * present / out.size)  # (m / S)², S = sqrt(H·W / K)
+    if spacing is None:
+        spacing = math.sqrt(out.size / max(1, int(np.count_nonzero(sizes))))  # S = sqrt(H·W / K)
+    check(spacing > 0, f"refine spacing must be > 0 pixels; got {spacing!r}")
+    pos_weight = float((compactness / spacing) ** 2)  # (m / S)²
     from pcnet.ops.kernels import refine as kernels
     from pcnet.ops.kernels import set_threads
 
@@ -117,14 +128,24 @@ def refine_labels(
     return out
 
 
+def refine_settings(n_pixels: int, n_segments: int, min_size_fraction: float) -> dict[str, Any]:
+    """The ``min_size`` and ``spacing`` of :func:`refine_labels` for an image of ``n_pixels`` and
+    a grid of ``n_segments`` cells: a label keeps twice the size below which connectivity would
+    merge it, plus one pixel; ``S = sqrt(n_pixels / n_segments)``."""
+    return {
+        "min_size": math.ceil(2 * min_size_fraction * n_pixels / n_segments) + 1,
+        "spacing": math.sqrt(n_pixels / n_segments),
+    }
+
+
 def refine_superpixels(
     image: np.ndarray, labels: np.ndarray, n_segments: int, min_size_fraction: float, **options: Any
 ) -> np.ndarray:
     """:func:`refine_labels` of 4-connected superpixels, then connectivity again: the step the
     learned methods run after their network. Labels keep twice the size below which connectivity
     would merge them (a split piece too); pieces a label splits into join a neighbour, so K stays
-    put. ``n_segments`` sets the mean superpixel size; ``options`` go to :func:`refine_labels`.
-    Returns ``(H, W)`` int32 labels 0..K-1."""
-    min_size = math.ceil(2 * min_size_fraction * labels.size / n_segments) + 1
-    refined = refine_labels(image, labels, min_size=min_size, **options)
+    put. ``n_segments`` (the grid's K) sets the mean superpixel size and the spacing ``S``, so
+    that a streamed window of the image refines with the same numbers (:func:`refine_settings`);
+    ``options`` go to :func:`refine_labels`. Returns ``(H, W)`` int32 labels 0..K-1."""
+    refined = refine_labels(image, labels, **refine_settings(labels.size, n_segments, min_size_fraction), **options)
     return enforce_connectivity(refined, min_size_fraction, n_segments=n_segments, keep_largest=True)

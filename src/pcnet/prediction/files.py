@@ -237,6 +237,7 @@ def predict_one(
         if stream is not None and _streams(path):
             start = time.perf_counter()
             info = stream(path, output / f"{path.stem}_labels.tif")
+            refined = "refined" if info["refine"] else "no refinement"
             return {
                 **row,
                 "height": info["shape"][0],
@@ -244,7 +245,7 @@ def predict_one(
                 "n_superpixels": info["k"],
                 "seconds": round(time.perf_counter() - start, 3),
                 "peak_rss_mb": round(_peak_rss_mb(), 1),
-                "status": "ok (streamed: tiled BigTIFF, no refinement, no overlay)",
+                "status": f"ok (streamed: tiled BigTIFF, {refined}, no overlay)",
             }
         image = read_image(path)
         mask_path = find_mask(path, masks)
