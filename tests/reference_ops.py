@@ -28,8 +28,11 @@ def _decode(codes: np.ndarray) -> np.ndarray:
 
 
 def _label_sums(codes: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS) -> np.ndarray:
-    """``(6, n)`` float64 sums per label: pixel count, CIELAB L, a, b, row, col (over row strips)."""
-    sums = np.zeros((6, n_labels), dtype=np.float64)
+    """``(6, n)`` float64 sums per label: pixel count, CIELAB L, a, b, row, col (over row strips;
+    pixels labelled −1, outside a mask, count for none)."""
+    sums = np.zeros((6, n_labels + 1), dtype=np.float64)  # the last column: outside
+    labels = np.where(labels < 0, n_labels, labels)
+    n_labels += 1
     width = labels.shape[1]
     cols = np.arange(width, dtype=np.float64)
     for top in range(0, labels.shape[0], strip):
@@ -43,7 +46,7 @@ def _label_sums(codes: np.ndarray, labels: np.ndarray, n_labels: int, strip: int
             ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64), width), minlength=n_labels
         )
         sums[5] += np.bincount(ids, weights=np.tile(cols, rows), minlength=n_labels)
-    return sums
+    return sums[:, :-1]
 
 
 def _means(sums: np.ndarray) -> np.ndarray:
@@ -68,7 +71,7 @@ def _neighbours(flat_idx: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
-    """Flat indices of the pixels with a differently labelled 4-neighbour."""
+    """Flat indices of the pixels with a differently labelled 4-neighbour (not outside a mask)."""
     edge = np.zeros(labels.shape, dtype=bool)
     vertical = labels[1:] != labels[:-1]
     horizontal = labels[:, 1:] != labels[:, :-1]
@@ -76,6 +79,7 @@ def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
     edge[:-1] |= vertical
     edge[:, 1:] |= horizontal
     edge[:, :-1] |= horizontal
+    edge &= labels >= 0
     index = np.flatnonzero(edge)
     return index.astype(np.int32) if edge.size < 2**31 else index  # int32: half the memory
 
@@ -98,7 +102,7 @@ def _best_labels(
     own = flat[idx]
     # candidates: the own label (first: it wins ties) and up to two other labels among the
     # neighbours (a pixel touching three other superpixels is rare; it chooses among two of them)
-    other = nbr != own
+    other = (nbr != own) & (nbr >= 0)  # a pixel outside a mask is no candidate
     cols = np.arange(idx.size)
     first = nbr[np.argmax(other, axis=0), cols]
     first = np.where(other.any(axis=0), first, own)
@@ -142,7 +146,7 @@ def _sweeps(
     height, width = labels.shape
     flat = labels.ravel()
     rgb = rgb.reshape(-1, 3)
-    sizes = np.bincount(flat, minlength=stats.shape[1])
+    sizes = np.bincount(flat[flat >= 0], minlength=stats.shape[1])
     active = _boundary_pixels(labels)
     row, col = np.divmod(active, width)
     todo = [active[(row + col) % 2 == parity] for parity in (0, 1)]  # pixels to (re)visit
@@ -178,7 +182,7 @@ def _sweeps(
         flat[moved] = best[change]
         # only the neighbours of a changed pixel (the other colour) can decide differently now
         nbrs = _neighbours(moved, height, width)
-        nbrs = nbrs[nbrs != moved[None]]  # at the border a missing neighbour is the pixel itself
+        nbrs = nbrs[(nbrs != moved[None]) & (flat[nbrs] >= 0)]  # at the border a missing neighbour is the pixel
         todo[1 - parity] = np.unique(np.concatenate([todo[1 - parity], nbrs]))
 
 
@@ -192,16 +196,20 @@ def refine_labels(
     min_size: int = 1,
     strip: int = STRIP_ROWS,
     chunk: int = CHUNK,
+    spacing: float | None = None,
 ) -> np.ndarray:
-    """The NumPy refinement (``strip`` / ``chunk`` bound its memory; the result does not depend on them)."""
+    """The NumPy refinement (``strip`` / ``chunk`` bound its memory; the result does not depend on
+    them). Pixels labelled −1 (outside a mask) never move and are never a candidate."""
     out = labels.astype(np.int32, copy=True)
-    if n_iter == 0 or rounds == 0 or out.size == 0:
+    n_labels = int(out.max()) + 1 if out.size else 0
+    if n_iter == 0 or rounds == 0 or n_labels == 0:
         return out
-    n_labels = int(out.max()) + 1
-    sizes = np.bincount(out.ravel(), minlength=n_labels)
+    sizes = np.bincount(out[out >= 0], minlength=n_labels)
     present = max(1, int(np.count_nonzero(sizes)))
     floor = np.minimum(sizes, np.maximum(sizes // 4, min_size))
-    pos_weight = float(compactness**2 * present / out.size)
+    if spacing is None:
+        spacing = np.sqrt(sizes.sum() / present)
+    pos_weight = float((compactness / spacing) ** 2)
     codes = lab_codes(image)
     sums = _label_sums(codes, out, n_labels, strip)
     for _ in range(rounds):

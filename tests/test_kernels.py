@@ -40,6 +40,21 @@ def test_refinement_kernel_gives_the_reference_labels_of_a_staircase():
         )
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_masked_refinement_kernel_gives_the_reference_labels(threads):
+    """−1 outside a mask: those pixels keep −1, no label moves onto them, and the rest is the
+    reference's."""
+    image, _ = synthetic_image(150, 190, n_regions=9, n_lines=2, seed=4)
+    yy, xx = np.mgrid[:150, :190]
+    inside = (yy - 70) ** 2 + (xx - 100) ** 2 < 60**2
+    start = np.where(inside, grid(150, 190, 12), -1).astype(np.int32)
+    options = dict(n_iter=5, rounds=2, min_size=20)
+    out = refine_labels(image, start, threads=threads, **options)
+    assert ((out == -1) == ~inside).all()
+    assert (out[inside] != start[inside]).mean() > 0.05
+    np.testing.assert_array_equal(out, ref.refine_labels(image, start, **options))
+
+
 def test_refinement_is_the_same_for_any_thread_count():
     image, _ = synthetic_image(300, 260, n_regions=20, n_lines=3, seed=7)
     start = grid(300, 260, 16)

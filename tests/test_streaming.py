@@ -229,3 +229,62 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     assert (tmp_path / "out" / "small_labels.png").exists() and (tmp_path / "out" / "small_overlay.png").exists()
     assert not (tmp_path / "out" / "slide_overlay.png").exists()
     assert run(cfg) == 0  # a rerun skips the finished slide
+
+
+# --------------------------------------------------------------------------- masks
+
+
+@pytest.fixture(scope="module")
+def slide_mask():
+    """An ellipse and a rectangle: 36 % of the image inside, with curved and straight borders."""
+    yy, xx = np.mgrid[:H, :W]
+    return ((yy - 500) ** 2 / 400**2 + (xx - 450) ** 2 / 300**2 < 1) | ((yy > 1100) & (xx > 600))
+
+
+@pytest.mark.parametrize("refine", [False, True])
+def test_masked_stream_labels_the_inside_only_at_the_grid_density(image, tiled, refining, slide_mask, refine, tmp_path):
+    from helpers import assert_superpixels
+    from pcnet.metrics import superpixel_scores
+
+    result = segment_file(
+        tiled, tmp_path / "m.tif", tile=TILE, block=BLOCK, segmenter=refining, mask=slide_mask, refine=refine
+    )
+    labels = tifffile.imread(tmp_path / "m.tif")
+    k = assert_superpixels(labels, mask=slide_mask)  # −1 exactly outside, each label one region
+    assert k == result["k"] and result["masked"]
+    assert abs(k - slide_mask.sum() / 256) <= 0.05 * slide_mask.sum() / 256  # PCNet's native density
+    gt = synthetic_image(H, W, n_regions=40, seed=3)[1]
+    streamed = superpixel_scores(labels, gt, ignore_index=-1)
+    in_memory = superpixel_scores(refining.superpixels(image, refine=refine, mask=slide_mask), gt, ignore_index=-1)
+    assert streamed["br"] >= in_memory["br"] - 0.01 and streamed["asa"] >= in_memory["asa"] - 0.005
+
+
+def test_a_thumbnail_mask_is_scaled_up_by_nearest_neighbour(tiled, segmenter, slide_mask, tmp_path):
+    thumb = cv2.resize(slide_mask.astype(np.uint8), (W // 8, H // 8), interpolation=cv2.INTER_AREA) > 0
+    cv2.imwrite(str(tmp_path / "thumb.png"), thumb.astype(np.uint8) * 255)
+    full = cv2.resize(thumb.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST) > 0
+    options = dict(tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
+    segment_file(tiled, tmp_path / "a.tif", mask=tmp_path / "thumb.png", **options)
+    segment_file(tiled, tmp_path / "b.tif", mask=full, **options)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
+    assert ((tifffile.imread(tmp_path / "a.tif") >= 0) == full).all()
+
+
+def test_tiles_with_nothing_inside_the_mask_are_not_run(tiled, segmenter, tmp_path, monkeypatch):
+    calls = []
+    real = segmenter.model.inference_scores
+    monkeypatch.setattr(segmenter.model, "inference_scores", lambda *a, **k: calls.append(1) or real(*a, **k))
+    segment_file(tiled, tmp_path / "all.tif", tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
+    n_all = len(calls)
+    corner = np.zeros((H, W), bool)
+    corner[:300, :200] = True  # inside the first tile only
+    calls.clear()
+    segment_file(tiled, tmp_path / "c.tif", tile=TILE, block=BLOCK, segmenter=segmenter, refine=False, mask=corner)
+    assert n_all == 3 * 2 and len(calls) == 1
+
+
+def test_a_mask_of_another_shape_is_refused(tiled, segmenter, tmp_path):
+    with pytest.raises(InputError, match="same aspect ratio"):
+        segment_file(tiled, tmp_path / "x.tif", segmenter=segmenter, mask=np.ones((100, 100), bool))
+    with pytest.raises(InputError, match="does not exist"):
+        segment_file(tiled, tmp_path / "x.tif", segmenter=segmenter, mask=tmp_path / "missing.png")

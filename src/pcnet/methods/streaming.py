@@ -59,9 +59,11 @@ import cv2
 import numpy as np
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
+from pcnet.io.mask_windows import MaskWindows
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
+from pcnet.ops.masks import OUTSIDE
 from pcnet.ops.refine import refine_labels, refine_settings
 
 __all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
@@ -130,39 +132,53 @@ def _grid(model: Any, height: int, width: int, n_segments: int | None, min_size_
 
 
 def _band_cells(
-    model: Any, reader: Any, grid: _Grid, rows: tuple[int, int, int, int], tile: int, halo: int
+    model: Any, reader: Any, grid: _Grid, rows: tuple[int, int, int, int], tile: int, halo: int, masks: Any = None
 ) -> np.ndarray:
     """Global cell ids (int32) of the full-resolution rows of one band, from the network crops
-    of the in-memory tiled path (:func:`~pcnet.methods.tiling.tiled_cells`)."""
+    of the in-memory tiled path (:func:`~pcnet.methods.tiling.tiled_cells`); with ``masks``
+    (:class:`~pcnet.io.mask_windows.MaskWindows`), tiles with no pixel inside are not run."""
     y0, y1, cy0, cy1 = rows
     d = grid.down
+    skip = None
+    if masks is not None:
+        inside = masks.read(d * cy0, d * cy1, 0, grid.width)
+
+        def skip(ty0: int, ty1: int, tx0: int, tx1: int) -> bool:
+            return not inside[:, d * tx0 : d * tx1].any()
+
     rgb = reader.read(d * y0, d * y1, 0, grid.width)
     small = rgb if d == 1 else cv2.resize(rgb, (grid.in_w, y1 - y0), interpolation=cv2.INTER_AREA)
     del rgb
     x = model.to_input(small)
-    cells = tiled_cells(model, x, grid.cell_size, tile, halo, (grid.in_h, grid.in_w), rows=rows)
+    cells = tiled_cells(model, x, grid.cell_size, tile, halo, (grid.in_h, grid.in_w), rows=rows, skip=skip)
     if grid.scale > 1:  # nearest upscaling by an integer factor: cv2.INTER_NEAREST's pixels
         cells = np.repeat(np.repeat(cells, grid.scale, axis=0), grid.scale, axis=1)
     return cells
 
 
-def _window_threshold(min_size: float, area: int, n_cells_total: float) -> tuple[float, int]:
+def _window_threshold(min_size: float, area: int, n_cells_total: float, masked: bool = False) -> tuple[float, int]:
     """``(min_size_fraction, n_segments)`` that make :func:`enforce_connectivity` on a window of
-    ``area`` pixels use the whole image's minimum size: the same set of integer sizes is small
-    (the threshold is moved to the half-integer below the next integer, safe from rounding)."""
+    ``area`` pixels (inside the mask, when ``masked``) use the whole image's minimum size: the
+    same set of integer sizes is small (the threshold is moved to the half-integer below the next
+    integer, safe from rounding)."""
     if min_size <= 0:
         return 0.0, 1
     threshold = math.ceil(min_size) - 0.5  # sizes < min_size  <=>  sizes < threshold
     n_w = max(1, round(area * n_cells_total))
     fraction = threshold * n_w / area
+    if masked and fraction >= 1.0:  # a speck of the mask: every piece inside is smaller than the minimum
+        return 0.999, n_w
     check(fraction < 1.0, f"connectivity windows are too small for the minimum size {min_size:.1f} px; raise block")
     return fraction, n_w
 
 
 def _first_pixels(labels: np.ndarray) -> np.ndarray:
     """Flat index of the first pixel of every label of a map numbered 0..k-1 in raster order of
-    first appearance (what :func:`enforce_connectivity` returns)."""
+    first appearance (what :func:`enforce_connectivity` returns; −1 outside a mask is no label)."""
     flat = labels.ravel()
+    if flat.size and flat.min() < 0:
+        index = np.flatnonzero(flat >= 0)
+        return index[_first_pixels(flat[index])] if index.size else index
     running = np.maximum.accumulate(flat)
     new = np.empty(flat.size, dtype=bool)
     new[0] = True
@@ -170,11 +186,18 @@ def _first_pixels(labels: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
+def _lookup(table: np.ndarray, labels: np.ndarray, outside: int) -> np.ndarray:
+    """``table[labels]``, and ``outside`` where a label is −1 (outside a mask)."""
+    if labels.size == 0 or labels.min() >= 0:
+        return table[labels]
+    return np.where(labels >= 0, table[np.maximum(labels, 0)] if table.size else outside, outside)
+
+
 class _Connectivity:
     """Band-by-band connectivity with global ids (module docstring, steps 2 and 3)."""
 
-    def __init__(self, grid: _Grid, margin: int, block: int) -> None:
-        self.grid, self.margin, self.block = grid, margin, block
+    def __init__(self, grid: _Grid, margin: int, block: int, masks: Any = None) -> None:
+        self.grid, self.margin, self.block, self.masks = grid, margin, block, masks
         self.next_id = 0
         self.keys = np.zeros(0, np.int64)  # gids present in the previous band, sorted
         self.values = np.zeros(0, np.int32)
@@ -198,19 +221,23 @@ class _Connectivity:
             parts = ([above[above.shape[0] - up :, w0:w1]] if up else []) + [cells[:, w0:w1]]
             parts += [below[:down, w0:w1]] if down else []
             window = np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0])
-            fraction, n_w = _window_threshold(grid.min_size, window.size, self.n_pixels_per_cell)
-            labels = enforce_connectivity(window, fraction, n_segments=n_w, keep_largest=True)
+            inside = None if self.masks is None else self.masks.read(top - up, top + rows + down, w0, w1)
+            area = window.size if inside is None else int(np.count_nonzero(inside))
+            fraction, n_w = _window_threshold(grid.min_size, max(area, 1), self.n_pixels_per_cell, inside is not None)
+            labels = enforce_connectivity(window, fraction, n_segments=n_w, keep_largest=True, mask=inside)
             first = _first_pixels(labels)
             ww = w1 - w0
             gid = (top - up + first // ww).astype(np.int64) * width + (w0 + first % ww)
             if self.last_gids is not None and up >= self.seam_rows:  # the rows just above the seam
                 seam = labels[up - self.seam_rows : up, c0 - w0 : c1 - w0]
-                self.mismatch += int(np.count_nonzero(gid[seam] != self.last_gids[:, c0:c1]))
+                self.mismatch += int(np.count_nonzero(_lookup(gid, seam, -1) != self.last_gids[:, c0:c1]))
             core = labels[up : up + rows, c0 - w0 : c1 - w0]
-            present = np.flatnonzero(np.bincount(core.ravel(), minlength=first.size))
+            present = np.flatnonzero(
+                np.bincount(core[core >= 0] if inside is not None else core.ravel(), minlength=first.size)
+            )
             blocks.append((c0, c1, core, gid, present))
         # ids: raster order of first pixels, continuing the numbering of the bands above
-        gids = np.unique(np.concatenate([gid[present] for *_, gid, present in blocks]))
+        gids = np.unique(np.concatenate([np.zeros(0, np.int64), *(gid[present] for *_, gid, present in blocks)]))
         values = np.empty(gids.size, np.int32)
         old = gids < top * width
         g_old = gids[old]
@@ -233,10 +260,10 @@ class _Connectivity:
         out = np.empty((rows, width), np.int32)
         last = np.empty((self.seam_rows, width), np.int64) if rows >= self.seam_rows else None
         for c0, c1, core, gid, _ in blocks:
-            table = values[np.minimum(np.searchsorted(gids, gid), gids.size - 1)]
-            out[:, c0:c1] = table[core]
+            table = values[np.minimum(np.searchsorted(gids, gid), gids.size - 1)] if gids.size else values[:0]
+            out[:, c0:c1] = _lookup(table, core, OUTSIDE)
             if last is not None:
-                last[:, c0:c1] = gid[core[rows - self.seam_rows :]]
+                last[:, c0:c1] = _lookup(gid, core[rows - self.seam_rows :], -1)
         self.last_gids = last
         return out
 
@@ -274,21 +301,32 @@ def _connected(bands: Bands, connectivity: _Connectivity) -> Bands:
 class _Refinement:
     """Band-by-band refinement with the whole image's settings (module docstring, step 4)."""
 
-    def __init__(self, reader: Any, grid: _Grid, margin: int, n_iter: int, min_size_fraction: float) -> None:
-        self.reader, self.margin, self.n_iter, self.width = reader, margin, n_iter, grid.width
+    def __init__(
+        self, reader: Any, grid: _Grid, margin: int, n_iter: int, min_size_fraction: float, masks: Any = None
+    ) -> None:
+        self.reader, self.margin, self.n_iter, self.width, self.masks = reader, margin, n_iter, grid.width, masks
         self.settings = refine_settings(grid.height * grid.width, grid.n_cells, min_size_fraction)
 
     def band(self, above: np.ndarray | None, labels: np.ndarray, below: np.ndarray | None, top: int) -> np.ndarray:
-        """Refined labels (the same ids) of the rows ``labels`` from row ``top``."""
+        """Refined labels (the same ids) of the rows ``labels`` from row ``top``. With masks, only
+        the pixels inside move (and only onto pixels inside); the others keep their labels, which
+        connectivity then needs to tell where a superpixel the mask border cuts mostly lies."""
         up = 0 if above is None else min(self.margin, above.shape[0])
         down = 0 if below is None else min(self.margin, below.shape[0])
         parts = ([above[above.shape[0] - up :]] if up else []) + [labels] + ([below[:down]] if down else [])
         window = np.concatenate(parts) if len(parts) > 1 else labels
-        base = int(window.min())  # ids of a window are a narrow range: statistics for that range only
-        rgb = self.reader.read(top - up, top + labels.shape[0] + down, 0, self.width)
-        refined = refine_labels(rgb, window - base, n_iter=self.n_iter, **self.settings)
+        r0, r1 = top - up, top + labels.shape[0] + down
+        inside = None if self.masks is None else self.masks.read(r0, r1, 0, self.width)
+        if inside is not None and not inside.any():
+            return labels
+        # ids of a window are a narrow range: statistics for that range only
+        base = int(window.min() if inside is None else window[inside].min())
+        local = window - base if inside is None else np.where(inside, window - base, OUTSIDE)
+        refined = refine_labels(self.reader.read(r0, r1, 0, self.width), local, n_iter=self.n_iter, **self.settings)
         core = refined[up : up + labels.shape[0]]
         core += base
+        if inside is not None:
+            core = np.where(inside[up : up + labels.shape[0]], core, labels)
         return core
 
 
@@ -319,6 +357,7 @@ def segment_file(
     out_tile: int | None = None,
     compression: str = "zlib",
     segmenter: Any = None,
+    mask: Any = None,
 ) -> dict[str, Any]:
     """Superpixels of an image file too large for memory, written as a tiled BigTIFF label map.
 
@@ -350,13 +389,19 @@ def segment_file(
         out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
             divides the band height.
         compression: ``"zlib"`` or ``"zstd"`` (needs imagecodecs).
+        mask: superpixels inside a mask only (−1 outside, 0..K−1 inside, at the grid's density):
+            a boolean array or a mask file (nonzero inside) of the image's size or a smaller one
+            of the same aspect (a thumbnail's; scaled up by nearest neighbour,
+            :class:`~pcnet.io.mask_windows.MaskWindows`). Network tiles with nothing inside are
+            not run; refinement moves only pixels inside; connectivity is enforced inside.
         segmenter: a loaded :class:`~pcnet.methods.learned.Segmenter` to use instead of loading
             ``method`` (its ``tile``, ``halo``, ``refine``, ``refine_iter`` and
             ``min_size_fraction`` are not read).
 
     Returns:
-        ``{"k", "shape", "n_cells", "refine", "bands", "seconds", "peak_rss_bytes", "output",
-        "seam_mismatch_pixels", "seam_missing_ids"}``: K written, (H, W), grid cells, refined, bands,
+        ``{"k", "shape", "n_cells", "refine", "masked", "bands", "seconds", "peak_rss_bytes", "output",
+        "seam_mismatch_pixels", "seam_missing_ids"}``: K written (inside the mask), (H, W), grid
+        cells, refined, masked, bands,
         wall time, the process's peak RSS, the output path, and two exactness checks (0 when every
         window agreed with its neighbours).
     """
@@ -378,6 +423,7 @@ def segment_file(
     model = segmenter.model
     model.eval()
     reader = open_windows(input_path)
+    masks = None
     try:
         height, width = reader.shape
         if n_segments is not None:
@@ -401,26 +447,30 @@ def segment_file(
             f"refine_margin ({refine_margin}) must not exceed chunk ({chunk}): raise chunk or tile",
         )
         check(
-            not refine or (margin <= chunk and band_h % chunk == 0),
+            not (refine or mask is not None) or (margin <= chunk and band_h % chunk == 0),
             f"chunk must divide the band height {band_h} and hold margin_cells={margin_cells} ({margin} rows); "
             f"got {chunk}",
         )
         bands = list(tiles(grid.in_h, tile, halo, stride))
+        if mask is not None:
+            masks = MaskWindows(mask, height, width)
         connectivity = _Connectivity(grid, margin, block)
-        reconnected = _Connectivity(grid, margin, block)
+        reconnected = _Connectivity(grid, margin, block, masks)
 
         def cell_bands() -> Bands:
             from tqdm.auto import tqdm
 
             for rows in tqdm(bands, desc="bands", unit="band", disable=not progress):
                 with segmenter.autocast():  # the in-memory path's precision, so the labels match
-                    yield grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo)
+                    yield grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo, masks)
 
         labelled = _connected(cell_bands(), connectivity)
         if refine:
             n_iter = refine_iter or max(2, grid.down)  # the Segmenter's: the staircase height
-            refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction)
+            refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction, masks)
             labelled = _connected(_refined(_chunks(labelled, chunk), refinement), reconnected)
+        elif masks is not None:
+            labelled = _connected(_chunks(labelled, chunk), reconnected)
 
         # band heights are multiples of the output tile; chunks are regrouped into whole tile rows
         def tiles_out() -> Iterator[np.ndarray]:
@@ -450,11 +500,14 @@ def segment_file(
             raise
     finally:
         reader.close()
+        if masks is not None:
+            masks.close()
     return {
-        "k": int((reconnected if refine else connectivity).next_id),
+        "k": int((reconnected if refine or mask is not None else connectivity).next_id),
         "shape": (height, width),
         "n_cells": grid.n_cells,
         "refine": refine,
+        "masked": mask is not None,
         "bands": len(bands),
         "seconds": time.perf_counter() - start,
         "peak_rss_bytes": peak_rss_bytes(),

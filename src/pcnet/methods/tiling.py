@@ -63,6 +63,7 @@ def tiled_cells(
     rows: tuple[int, int, int, int] | None = None,
     stage: Callable[[str], AbstractContextManager[Any]] | None = None,
     progress: bool = False,
+    skip: Callable[[int, int, int, int], bool] | None = None,
 ) -> np.ndarray:
     """Global hard cell ids (int32) of a tileable model's association, tile by tile.
 
@@ -71,9 +72,13 @@ def tiled_cells(
     rows ``y0:y1`` of it: then only the core rows' cells come back (a band of the streamed path).
     Each tile's scores are cut to its core and turned into ids of the whole image's grid, so the
     map is the same however it is cut. ``stage(name)`` wraps the ``"network"`` and ``"hard
-    labels"`` steps (timing hooks)."""
+    labels"`` steps (timing hooks). ``skip(cy0, cy1, cx0, cx1)`` (a tile's core, input pixels):
+    true for a tile whose cells are not needed (outside a mask): the network does not run there and
+    its cells are one id past the grid's last."""
     import torch
     from tqdm.auto import tqdm
+
+    from pcnet.ops.grid import n_segments_for
 
     stage = stage or (lambda name: contextlib.nullcontext())
     stride, u, f = model.backbone.stride, model.upscale, model.scores_scale
@@ -86,6 +91,10 @@ def tiled_cells(
     boxes = [(r, c) for r in row_boxes for c in tiles(in_w, tile, halo, stride)]
     with torch.no_grad():
         for (y0, y1, cy0, cy1), (x0, x1, cx0, cx1) in tqdm(boxes, desc="tiles", disable=not progress, leave=False):
+            if skip is not None and skip(cy0, cy1, cx0, cx1):
+                top = u * (cy0 - top_row)
+                cells[top : top + u * (cy1 - cy0), u * cx0 : u * cx1] = n_segments_for(cell_size, *out_size)
+                continue
             with stage("network"):
                 scores = model.inference_scores(x[..., y0 - first : y1 - first, x0:x1], cell_size)
             core = scores[..., f * (cy0 - y0) : f * (cy1 - y0), f * (cx0 - x0) : f * (cx1 - x0)]

@@ -37,6 +37,7 @@ import numpy as np
 
 from pcnet._checks import check, check_int, check_label_map
 from pcnet.ops.connectivity import enforce_connectivity
+from pcnet.ops.masks import OUTSIDE
 
 __all__ = ["LAB_OFFSET", "LAB_SCALE", "lab_codes", "refine_labels", "refine_settings", "refine_superpixels"]
 
@@ -65,7 +66,9 @@ def refine_labels(
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB at full resolution.
-        labels: ``(H, W)`` non-negative integer labels (e.g. an upscaled cell map).
+        labels: ``(H, W)`` non-negative integer labels (e.g. an upscaled cell map); −1
+            (:data:`~pcnet.ops.masks.OUTSIDE`) outside a mask: those pixels never move, and no
+            label moves onto them.
         n_iter: boundary sweeps per round: boundaries move at most ``n_iter`` pixels per round
             (choose about the staircase height, e.g. the upscaling factor).
         rounds: statistics + sweeps repetitions.
@@ -88,7 +91,13 @@ def refine_labels(
         >>> refine_labels(img, lab, compactness=0.0)[0]
         array([0, 0, 0, 0, 0, 1, 1, 1], dtype=int32)
     """
-    labels = check_label_map(labels)
+    outside = isinstance(labels, np.ndarray) and labels.size > 0 and labels.min() == OUTSIDE
+    if outside:
+        given = labels
+        labels = check_label_map(np.where(given == OUTSIDE, 0, given))
+        labels = np.where(given == OUTSIDE, OUTSIDE, labels)  # the checked map, −1 outside again
+    else:
+        labels = check_label_map(labels)
     check(
         isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3,
         "image must be an (H, W, 3) uint8 RGB array (pcnet.io.to_rgb_uint8 converts others)",
@@ -110,13 +119,13 @@ def refine_labels(
             f"refine {name} must be a finite number >= 0; got {value!r}",
         )
     out = labels.astype(np.int32, copy=True)
-    if n_iter == 0 or rounds == 0 or out.size == 0:
+    n_labels = int(out.max()) + 1 if out.size else 0
+    if n_iter == 0 or rounds == 0 or n_labels == 0:
         return out
-    n_labels = int(out.max()) + 1
-    sizes = np.bincount(out.ravel(), minlength=n_labels)
+    sizes = np.bincount(out[out >= 0] if outside else out.ravel(), minlength=n_labels)
     floor = np.minimum(sizes, np.maximum(sizes // 4, min_size))  # no superpixel vanishes
     if spacing is None:
-        spacing = math.sqrt(out.size / max(1, int(np.count_nonzero(sizes))))  # S = sqrt(H·W / K)
+        spacing = math.sqrt(int(sizes.sum()) / max(1, int(np.count_nonzero(sizes))))  # S = sqrt(H·W / K), inside
     check(spacing > 0, f"refine spacing must be > 0 pixels; got {spacing!r}")
     pos_weight = float((compactness / spacing) ** 2)  # (m / S)²
     from pcnet.ops.kernels import refine as kernels

@@ -28,6 +28,8 @@ def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int)
         for row in range(part * height // n_parts, (part + 1) * height // n_parts):
             for col in range(width):
                 k = labels[row, col]
+                if k < 0:  # outside a mask
+                    continue
                 acc[k, 0] += 1
                 acc[k, 1] += lab[row, col, 0]
                 acc[k, 2] += lab[row, col, 1]
@@ -57,13 +59,13 @@ def _means(sums: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarra
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def _boundary(labels: np.ndarray) -> np.ndarray:
-    """``(H, W)`` uint8: 1 where a 4-neighbour has another label."""
+    """``(H, W)`` uint8: 1 where a 4-neighbour has another label (never outside a mask, −1)."""
     height, width = labels.shape
     edge = np.zeros((height, width), np.uint8)
     for row in nb.prange(height):
         for col in range(width):
             k = labels[row, col]
-            if (
+            if k >= 0 and (
                 (row > 0 and labels[row - 1, col] != k)
                 or (row < height - 1 and labels[row + 1, col] != k)
                 or (col > 0 and labels[row, col - 1] != k)
@@ -131,8 +133,8 @@ def _decide(
         right = flat[p + 1] if col < width - 1 else own
         first = own
         second = own
-        for q in (up, down, left, right):  # the first two other labels, in this order
-            if q != own:
+        for q in (up, down, left, right):  # the first two other labels (not outside a mask), in this order
+            if q != own and q >= 0:
                 if first == own:
                     first = q
                 elif q != first:
@@ -204,7 +206,7 @@ def _apply(
             (p - 1, col > 0),
             (p + 1, col < width - 1),
         ):
-            if inside and not queued[q]:
+            if inside and not queued[q] and flat[q] >= 0:
                 queued[q] = 1
                 other[n_other] = q
                 n_other += 1
@@ -221,7 +223,8 @@ def sweeps(
     """``rounds`` × (means from ``sums``, then ``2 · n_iter`` checkerboard half-sweeps over the
     boundary pixels of ``labels``), in place; ``sums`` (:func:`label_sums`) follow the moves.
 
-    ``lab``: ``(H, W, 3)`` uint8 codes; ``floor``: the size below which no label may shrink."""
+    ``lab``: ``(H, W, 3)`` uint8 codes; ``floor``: the size below which no label may shrink.
+    Pixels labelled −1 (outside a mask) never move and are never a candidate."""
     height, width = labels.shape
     flat = labels.reshape(-1)
     codes = lab.reshape(-1, 3)
