@@ -27,7 +27,9 @@ def _decode(codes: np.ndarray) -> np.ndarray:
     return codes.astype(np.float32) * LAB_SCALE + LAB_OFFSET
 
 
-def _label_sums(codes: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS) -> np.ndarray:
+def _label_sums(
+    codes: np.ndarray, labels: np.ndarray, n_labels: int, strip: int = STRIP_ROWS, row_offset: int = 0
+) -> np.ndarray:
     """``(6, n)`` float64 sums per label: pixel count, CIELAB L, a, b, row, col (over row strips;
     pixels labelled −1, outside a mask, count for none)."""
     sums = np.zeros((6, n_labels + 1), dtype=np.float64)  # the last column: outside
@@ -43,7 +45,7 @@ def _label_sums(codes: np.ndarray, labels: np.ndarray, n_labels: int, strip: int
         for c in range(3):
             sums[1 + c] += np.bincount(ids, weights=lab[:, c], minlength=n_labels)
         sums[4] += np.bincount(
-            ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64), width), minlength=n_labels
+            ids, weights=np.repeat(np.arange(top, top + rows, dtype=np.float64) + row_offset, width), minlength=n_labels
         )
         sums[5] += np.bincount(ids, weights=np.tile(cols, rows), minlength=n_labels)
     return sums[:, :-1]
@@ -93,6 +95,7 @@ def _best_labels(
     stats: np.ndarray,
     pos_weight: float,
     smoothness: float,
+    row_offset: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For pixels ``idx``: their current label, the cheapest of it and their neighbours', and
     their CIELAB colour.
@@ -111,6 +114,7 @@ def _best_labels(
     cand = np.stack([own, first, second])  # (3, n)
     colour = _decode(rgb[idx])
     row, col = np.divmod(idx, shape[1])
+    row = row + row_offset
     cost = np.zeros(cand.shape, np.float32)
     for c, (value, weight) in enumerate(zip((*colour.T, row, col), (1.0, 1.0, 1.0, pos_weight, pos_weight))):
         diff = np.take(stats[c], cand)
@@ -134,6 +138,7 @@ def _sweeps(
     chunk: int,
     floor: np.ndarray,
     sums: np.ndarray,
+    row_offset: int = 0,
 ) -> None:
     """``2 · n_iter`` checkerboard half-sweeps over the boundary pixels of ``labels`` (in place).
 
@@ -159,7 +164,14 @@ def _sweeps(
             continue
         chunks = [idx[i : i + chunk] for i in range(0, idx.size, chunk)]
         evaluate = functools.partial(
-            _best_labels, rgb, flat, shape=(height, width), stats=stats, pos_weight=pos_weight, smoothness=smoothness
+            _best_labels,
+            rgb,
+            flat,
+            shape=(height, width),
+            stats=stats,
+            pos_weight=pos_weight,
+            smoothness=smoothness,
+            row_offset=row_offset,
         )
         parts = [evaluate(c) for c in chunks]
         own, best, colour = (np.concatenate(x) for x in zip(*parts))
@@ -172,9 +184,8 @@ def _sweeps(
         sizes -= np.bincount(own[change], minlength=sizes.size)
         sizes += np.bincount(best[change], minlength=sizes.size)
         # the moved pixels' colour and position leave one label's sums for another's
-        values = np.concatenate([np.ones((1, moved.size)), colour[change].T, np.stack(np.divmod(moved, width))]).astype(
-            np.float64
-        )
+        position = np.stack(np.divmod(moved, width)) + np.array([[row_offset], [0]])
+        values = np.concatenate([np.ones((1, moved.size)), colour[change].T, position]).astype(np.float64)
         for c, weights in enumerate(values):
             sums[c] += np.bincount(best[change], weights, minlength=sizes.size) - np.bincount(
                 own[change], weights, minlength=sizes.size
@@ -197,6 +208,7 @@ def refine_labels(
     strip: int = STRIP_ROWS,
     chunk: int = CHUNK,
     spacing: float | None = None,
+    row_offset: int = 0,
 ) -> np.ndarray:
     """The NumPy refinement (``strip`` / ``chunk`` bound its memory; the result does not depend on
     them). Pixels labelled −1 (outside a mask) never move and are never a candidate."""
@@ -211,10 +223,10 @@ def refine_labels(
         spacing = np.sqrt(sizes.sum() / present)
     pos_weight = float((compactness / spacing) ** 2)
     codes = lab_codes(image)
-    sums = _label_sums(codes, out, n_labels, strip)
+    sums = _label_sums(codes, out, n_labels, strip, row_offset)
     for _ in range(rounds):
         stats = _means(sums)
-        _sweeps(codes, out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, sums)
+        _sweeps(codes, out, stats, pos_weight, float(smoothness), n_iter, chunk, floor, sums, row_offset)
     return out
 
 

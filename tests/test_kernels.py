@@ -55,6 +55,21 @@ def test_masked_refinement_kernel_gives_the_reference_labels(threads):
     np.testing.assert_array_equal(out, ref.refine_labels(image, start, **options))
 
 
+def test_a_window_with_its_row_offset_refines_its_core_as_the_whole_image_does():
+    """Positions in the whole image's rows (the float32 rounding of a centroid depends on them):
+    a window with enough context rows gives the whole image's labels on its core."""
+    image, _ = synthetic_image(400, 160, n_regions=12, n_lines=2, seed=8)
+    start = grid(400, 160, 12) + 5000  # ids need not start at 0
+    options = dict(n_iter=4, rounds=2, min_size=20, spacing=12.0)
+    whole = refine_labels(image, start - 5000, **options) + 5000
+    r0, r1 = 2000 // 12, 330  # core rows 200..300 with 34+ rows of context
+    window = refine_labels(image[r0:r1], start[r0:r1] - 5000, row_offset=r0, **options) + 5000
+    np.testing.assert_array_equal(window[200 - r0 : 300 - r0], whole[200:300])
+    np.testing.assert_array_equal(
+        window - 5000, ref.refine_labels(image[r0:r1], start[r0:r1] - 5000, row_offset=r0, **options)
+    )
+
+
 def test_refinement_is_the_same_for_any_thread_count():
     image, _ = synthetic_image(300, 260, n_regions=20, n_lines=3, seed=7)
     start = grid(300, 260, 16)

@@ -231,6 +231,29 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     assert run(cfg) == 0  # a rerun skips the finished slide
 
 
+def test_predict_streams_a_masked_tiff_with_a_thumbnail_mask(tiled, tmp_path, monkeypatch, slide_mask):
+    """``<stem>_mask.png`` beside a streamed slide, drawn on a thumbnail: labels −1 outside."""
+    import shutil
+
+    from helpers import compose_config
+    from pcnet.methods import streaming
+    from pcnet.predict import run
+
+    monkeypatch.setattr(streaming, "STREAMING_THRESHOLD_PIXELS", H * W - 1)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(tiled, inputs / "slide.tif")
+    thumb = slide_mask[::4, ::4]
+    cv2.imwrite(str(inputs / "slide_mask.png"), thumb.astype(np.uint8) * 255)
+    cfg = compose_config("predict", [f"input={inputs}", f"output={tmp_path / 'out'}"], tmp_path / "run", progress=False)
+    assert run(cfg) == 0
+    labels = tifffile.imread(tmp_path / "out" / "slide_labels.tif")
+    full = cv2.resize(thumb.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST) > 0
+    assert ((labels >= 0) == full).all() and labels.max() > 100
+    summary = (tmp_path / "out" / "summary.csv").read_text()
+    assert "refined, masked" in summary
+
+
 # --------------------------------------------------------------------------- masks
 
 

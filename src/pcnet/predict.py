@@ -104,7 +104,7 @@ def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output
 
 
 def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
-    """``stream(path, labels_path)`` for TIFFs above the streaming threshold (tileable learned
+    """``stream(path, labels_path, mask)`` for TIFFs above the streaming threshold (tileable learned
     methods only; ``None`` otherwise): window by window, refined as in memory unless ``refine=false``."""
     from pcnet.models import list_models, model_class
 
@@ -116,10 +116,10 @@ def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
     if cfg.tile not in (None, "auto"):
         keep["tile"] = int(cfg.tile)
 
-    def stream(path: Any, labels_path: Any) -> dict[str, Any]:
+    def stream(path: Any, labels_path: Any, mask: Any = None) -> dict[str, Any]:
         return segment_file(
             path, labels_path, cfg.method, cfg.n_segments, progress=bool(cfg.progress),
-            checkpoint=cfg.checkpoint, device=cfg.device, **keep,
+            checkpoint=cfg.checkpoint, device=cfg.device, mask=mask, **keep,
         )  # fmt: skip
 
     return stream

@@ -117,15 +117,35 @@ def _codec_name(compression: Any) -> str:
     return _CODEC_NAMES.get(value, getattr(compression, "name", f"compression {value}"))
 
 
+#: the compressions tifffile decodes without imagecodecs (zlib, PackBits, LZMA: Python's own)
+_BUILTIN_CODECS = {1, 8, 32946, 50013, 32773, 34925}
+_CODEC_HINT = "comes with the imagecodecs package, which is not installed; pip install imagecodecs"
+
+
+def _imagecodecs_missing() -> bool:
+    """Whether tifffile runs on its fallback codecs (imagecodecs not installed)."""
+    import tifffile.tifffile
+
+    codecs = getattr(tifffile.tifffile, "imagecodecs", None)
+    return codecs is None or codecs.__name__.endswith("_imagecodecs")
+
+
 def _check_codecs(page: Any, where: str) -> None:
     """Refuse, in one line, a page whose compression (or predictor) tifffile cannot decode here:
-    the codecs other than zlib, LZMA, PackBits and (with Python's or a package's zstd) zstd come
-    with imagecodecs."""
+    every codec but zlib/deflate, PackBits and LZMA comes with imagecodecs (tifffile's fallback
+    zstd needs Python 3.14's ``compression.zstd``, so it is refused too without imagecodecs)."""
     import tifffile
 
+    name = _codec_name(page.compression)
+    compressed = f"it is {name}-compressed, and the {name} codec"
+    check(
+        int(page.compression) in _BUILTIN_CODECS or not _imagecodecs_missing(),
+        f"cannot decode {where}: {compressed} {_CODEC_HINT}",
+    )
+    predictor = getattr(page.predictor, "name", str(page.predictor))
     for table, value, what in (
-        (tifffile.TIFF.DECOMPRESSORS, page.compression, f"{_codec_name(page.compression)}-compressed"),
-        (tifffile.TIFF.UNPREDICTORS, page.predictor, f"stored with the {getattr(page.predictor, 'name', '')} predictor"),
+        (tifffile.TIFF.DECOMPRESSORS, page.compression, compressed),
+        (tifffile.TIFF.UNPREDICTORS, page.predictor, f"it is stored with the {predictor} predictor, which"),
     ):
         if int(value) == 1:
             continue
@@ -133,12 +153,8 @@ def _check_codecs(page: Any, where: str) -> None:
             table[int(value)]
         except KeyError as err:
             reason = str(err.args[0]) if err.args else str(err)
-            check(
-                "imagecodecs" not in reason,
-                f"cannot decode {where}: it is {what}, and that codec comes with the imagecodecs package, "
-                "which is not installed; pip install imagecodecs",
-            )
-            check(False, f"cannot decode {where}: it is {what}, which tifffile cannot decode ({reason})")
+            check("imagecodecs" not in reason, f"cannot decode {where}: {what} {_CODEC_HINT}")
+            check(False, f"cannot decode {where}: tifffile cannot decode it ({reason})")
 
 
 def _level_pages(tif: Any) -> list[Any]:
@@ -154,6 +170,10 @@ def _level_pages(tif: Any) -> list[Any]:
     if not levels or levels[0].offset != first.offset:
         return [first]
     return levels
+
+
+def _is_zero(level: Any) -> bool:
+    return isinstance(level, (int, np.integer)) and not isinstance(level, (bool, np.bool_)) and level == 0
 
 
 def _describe_levels(sizes: list[tuple[int, int]]) -> str:
@@ -225,9 +245,8 @@ class TiffWindows:
 
     def _open(self, level: int) -> None:
         first = self._tif.pages.first
-        pages = [first] if isinstance(level, int) and not isinstance(level, bool) and level == 0 else None
-        if pages is None:
-            pages = _level_pages(self._tif)
+        # level 0 is the first page: no series to parse (a flat TIFF of many pages opens as fast as before)
+        pages = [first] if _is_zero(level) else _level_pages(self._tif)
         self.level = _resolve_level(level, [(int(p.imagelength), int(p.imagewidth)) for p in pages], self.path)
         page = pages[self.level]
         self._page = page
@@ -279,7 +298,9 @@ class TiffWindows:
         fh.seek(offset)
         try:
             segment = self._decode(fh.read(count), index, jpegtables=self._page.jpegtables)[0]
-        except (RuntimeError, ImportError, ValueError, OSError) as err:  # imagecodecs' errors are RuntimeErrors
+        except ImportError as err:  # a codec imagecodecs was built without, or tifffile's fallback lacks
+            check(False, f"cannot decode {self._codec} tile {index} of {self._where}: {err}; pip install imagecodecs")
+        except (RuntimeError, ValueError, OSError) as err:  # imagecodecs' errors are RuntimeErrors
             check(False, f"cannot decode {self._codec} tile {index} of {self._where}: {err}")
         check(segment is not None, f"tile {index} of {self._where} decoded to nothing")
         return segment.reshape(-1, segment.shape[-2], segment.shape[-1])
@@ -399,13 +420,13 @@ def image_size(path: str | os.PathLike, level: int = 0) -> tuple[int, int]:
     """``(H, W)`` of an image file (of pyramid ``level`` of a TIFF; see :func:`image_levels`) from
     its header only (TIFF through tifffile, others through PIL)."""
     path = Path(path)
-    if is_tiff(path) and level == 0 and not isinstance(level, bool):
+    if _is_zero(level) and is_tiff(path):
         import tifffile
 
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             return int(page.imagelength), int(page.imagewidth)
-    if not is_tiff(path) and level == 0 and not isinstance(level, bool):
+    if _is_zero(level):
         return _header_size(path)
     levels = image_levels(path)
     return levels[_resolve_level(level, [lv.shape for lv in levels], path)].shape

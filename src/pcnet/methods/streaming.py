@@ -322,7 +322,8 @@ class _Refinement:
         # ids of a window are a narrow range: statistics for that range only
         base = int(window.min() if inside is None else window[inside].min())
         local = window - base if inside is None else np.where(inside, window - base, OUTSIDE)
-        refined = refine_labels(self.reader.read(r0, r1, 0, self.width), local, n_iter=self.n_iter, **self.settings)
+        rgb = self.reader.read(r0, r1, 0, self.width)
+        refined = refine_labels(rgb, local, n_iter=self.n_iter, row_offset=r0, **self.settings)
         core = refined[up : up + labels.shape[0]]
         core += base
         if inside is not None:

@@ -1,6 +1,10 @@
 """Superpixels inside a mask: the mask check, its bounding box, the request that puts K inside,
 and :func:`segment_in_mask` (any method's pipeline run on the box, then connectivity inside the
-mask). Labels are :data:`OUTSIDE` (−1) outside the mask, 0..K-1 inside."""
+mask). Labels are :data:`OUTSIDE` (−1) outside the mask, 0..K-1 inside.
+
+Masks of slides: :func:`tissue_mask` finds the tissue on a low-resolution image of a whole-slide
+image (Otsu on saturation or darkness, as slide tools do; no-data pixels are never tissue), and
+:func:`mask_window` gives any window of it at full resolution without building the full-size mask."""
 
 from __future__ import annotations
 
@@ -16,8 +20,10 @@ __all__ = [
     "OUTSIDE",
     "check_mask",
     "mask_box",
+    "mask_window",
     "masked_request",
     "segment_in_mask",
+    "tissue_mask",
 ]
 
 #: the label of every pixel outside a mask (see :func:`~pcnet.ops.enforce_connectivity` and ``pcnet.superpixels``)
@@ -164,3 +170,112 @@ def _next_request(runs: dict, n_segments: int, n_pixels: int) -> int:
         k, r = min(below + above, key=lambda run: abs(run[0] - n_segments))
         request = r * n_segments / max(k, 1)
     return max(1, min(n_pixels, round(request)))
+
+
+#: the least threshold :func:`tissue_mask` applies on its 0..255 feature, whatever Otsu says: a
+#: slide of bare glass (saturation of a few units, JPEG noise) has no tissue rather than half
+TISSUE_MIN_THRESHOLD = {"saturation": 20, "darkness": 25}
+
+
+def tissue_mask(
+    rgb: np.ndarray,
+    method: str = "saturation",
+    min_threshold: float | None = None,
+    radius: int | None = None,
+    min_area_fraction: float = 1e-3,
+    no_data_below: int = 20,
+) -> np.ndarray:
+    """Where the tissue is on a low-resolution RGB image of a slide (a thumbnail, e.g.
+    :func:`pcnet.io.tiff.read_thumbnail`), as a boolean ``(h, w)`` mask, ``True`` on tissue.
+
+    Tissue is darker and more saturated than the bright glass around it. The steps:
+
+    1. the feature, 0..255: ``"saturation"`` (HSV saturation, the default: stained tissue against
+       white or gray glass, and black no-data is not saturated) or ``"darkness"`` (255 - gray);
+       after a 5×5 Gaussian blur that evens out JPEG noise;
+    2. no-data pixels are never tissue: all three channels below ``no_data_below`` (black fill of
+       a scanner outside its scan area; pure white fill is glass anyway), and alpha 0 of an RGBA image;
+    3. Otsu's threshold (cv2) over the data pixels, raised to at least ``min_threshold``
+       (:data:`TISSUE_MIN_THRESHOLD` of the method by default), so bare glass gives no tissue;
+    4. a morphological close then open with a disk of ``radius`` pixels (default: the long side
+       / 400, at least 1): joins the pieces of a tissue fragment and drops hairline specks;
+    5. connected pieces of tissue (8-connected) smaller than ``min_area_fraction`` of the image
+       are removed, and holes in the tissue smaller than that (not touching the border) filled.
+
+    Example:
+        >>> rgb = np.full((100, 150, 3), 235, np.uint8)                       # glass
+        >>> yy, xx = np.mgrid[:100, :150]
+        >>> disk = (yy - 50) ** 2 + (xx - 60) ** 2 < 30**2
+        >>> rgb[disk] = (190, 100, 170)                                      # stained tissue
+        >>> rgb[5:8, 140:143] = (150, 60, 140)                               # a speck of dust
+        >>> mask = tissue_mask(rgb)
+        >>> round(float((mask & disk).sum() / (mask | disk).sum()), 3), bool(mask[5:8, 140:143].any())
+        (1.0, False)
+        >>> tissue_mask(np.full((100, 150, 3), 235, np.uint8)).any()         # bare glass
+        np.False_
+    """
+    import cv2
+
+    check(
+        isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] in (3, 4),
+        f"tissue_mask needs an (h, w, 3) uint8 RGB (or RGBA) image; got {describe(rgb)}",
+    )
+    check(method in TISSUE_MIN_THRESHOLD, f"method must be one of {sorted(TISSUE_MIN_THRESHOLD)}; got {method!r}")
+    height, width = rgb.shape[:2]
+    colour = np.ascontiguousarray(rgb[..., :3])
+    valid = colour.max(axis=2) >= no_data_below
+    if rgb.shape[2] == 4:
+        valid &= rgb[..., 3] > 0
+    if method == "saturation":
+        feature = cv2.cvtColor(colour, cv2.COLOR_RGB2HSV)[..., 1]
+    else:
+        feature = 255 - cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)
+    feature = cv2.GaussianBlur(feature, (5, 5), 0)
+    if not valid.any():
+        return np.zeros((height, width), bool)
+    otsu = cv2.threshold(feature[valid].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+    threshold = max(otsu, TISSUE_MIN_THRESHOLD[method] if min_threshold is None else min_threshold)
+    mask = ((feature > threshold) & valid).astype(np.uint8)
+    radius = max(1, round(max(height, width) / 400)) if radius is None else int(radius)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disk)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, disk)
+    min_area = min_area_fraction * height * width
+    mask = _drop_small(mask, min_area, keep_border=True)
+    return ~_drop_small(1 - mask, min_area, keep_border=False).astype(bool) if min_area > 0 else mask.astype(bool)
+
+
+def _drop_small(mask: np.ndarray, min_area: float, keep_border: bool) -> np.ndarray:
+    """``mask`` (uint8 0/1) without its 8-connected pieces smaller than ``min_area`` pixels; with
+    ``keep_border=False`` the pieces touching the image border are kept whatever their size (the
+    background around the tissue is no hole)."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    if not keep_border:
+        x, y, w, h = (stats[:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+        keep |= (x == 0) | (y == 0) | (x + w == mask.shape[1]) | (y + h == mask.shape[0])
+    keep[0] = False  # cv2's label 0 is the zeros of ``mask``
+    return keep[labels].astype(np.uint8)
+
+
+def mask_window(mask: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Window ``[r0, r1) × [c0, c1)`` of an image of ``shape`` ``(H, W)`` (level 0 of a slide) of a
+    low-resolution ``mask`` of it (e.g. :func:`tissue_mask` of a thumbnail), by nearest neighbour:
+    pixel ``(r, c)`` takes ``mask[(r + 0.5) * h / H, (c + 0.5) * w / W]``. The window is clipped to
+    the image; the full-size mask is never built.
+
+    Example:
+        >>> small = np.array([[1, 0], [0, 1]], bool)
+        >>> mask_window(small, (4, 6), 1, 3, 2, 5).astype(int)
+        array([[1, 0, 0],
+               [0, 1, 1]])
+    """
+    mask = np.asarray(mask)
+    check(mask.ndim == 2 and mask.size > 0, f"mask_window needs a non-empty (h, w) mask; got {describe(mask)}")
+    height, width = int(shape[0]), int(shape[1])
+    r0, r1, c0, c1 = max(r0, 0), min(r1, height), max(c0, 0), min(c1, width)
+    rows = np.minimum(((np.arange(r0, max(r1, r0)) + 0.5) * mask.shape[0] / height).astype(np.int64), mask.shape[0] - 1)
+    cols = np.minimum(((np.arange(c0, max(c1, c0)) + 0.5) * mask.shape[1] / width).astype(np.int64), mask.shape[1] - 1)
+    return mask[np.ix_(rows, cols)]

@@ -61,6 +61,7 @@ def refine_labels(
     min_size: int = 1,
     threads: int | None = None,
     spacing: float | None = None,
+    row_offset: int = 0,
 ) -> np.ndarray:
     """Move superpixel boundaries onto the edges of the full-resolution ``image``.
 
@@ -81,6 +82,8 @@ def refine_labels(
         spacing: ``S`` of the position term, in pixels; ``None``: ``sqrt(H·W / labels present)``.
             A window of a larger image passes the whole image's, so that S does not depend on
             the window.
+        row_offset: the first row of ``image`` in a larger image it is a window of: the
+            positions are the whole image's (the same float32 rounding, so the same labels).
     Returns:
         ``(H, W)`` int32 labels with the same ids (a label may split: enforce connectivity
         afterwards; none vanishes).
@@ -132,8 +135,11 @@ def refine_labels(
     from pcnet.ops.kernels import set_threads
 
     lab = lab_codes(image)
-    sums = kernels.label_sums(lab, out, n_labels, set_threads(threads))
-    kernels.sweeps(lab, out, sums, floor, LAB_SCALE, LAB_OFFSET, pos_weight, float(smoothness), n_iter, rounds)
+    row_offset = check_int(row_offset, "refine row_offset", minimum=0)
+    sums = kernels.label_sums(lab, out, n_labels, set_threads(threads), row_offset)
+    kernels.sweeps(
+        lab, out, sums, floor, LAB_SCALE, LAB_OFFSET, pos_weight, float(smoothness), n_iter, rounds, row_offset
+    )
     return out
 
 

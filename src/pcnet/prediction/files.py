@@ -204,15 +204,16 @@ def predict_one(
     mean: bool = False,
     overwrite: bool = False,
     masks: str | os.PathLike | None = "auto",
-    stream: Callable[[Path, Path], dict[str, Any]] | None = None,
+    stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
     input file: the row says ``failed`` and why).
 
-    ``stream(path, labels_path)``: how to segment a TIFF above
+    ``stream(path, labels_path, mask_path)``: how to segment a TIFF above
     :data:`~pcnet.methods.streaming.STREAMING_THRESHOLD_PIXELS` window by window
-    (:func:`pcnet.methods.streaming.segment_file`: a tiled BigTIFF ``<stem>_labels.tif``, no
-    overlay, no refinement); ``None``: every image in memory.
+    (:func:`pcnet.methods.streaming.segment_file`: a tiled BigTIFF ``<stem>_labels.tif``, refined
+    as in memory, −1 outside the image's mask if it has one, which may be a thumbnail's size);
+    ``None``: every image in memory.
 
     ``masks`` finds the image's mask (:func:`find_mask`); with one, ``segment`` is called with
     ``mask=``, the label map holds −1 outside (written as ``.npy``), the overlay also outlines the
@@ -236,8 +237,8 @@ def predict_one(
     try:
         if stream is not None and _streams(path):
             start = time.perf_counter()
-            info = stream(path, output / f"{path.stem}_labels.tif")
-            refined = "refined" if info["refine"] else "no refinement"
+            info = stream(path, output / f"{path.stem}_labels.tif", find_mask(path, masks))
+            refined = ("refined" if info["refine"] else "no refinement") + (", masked" if info["masked"] else "")
             return {
                 **row,
                 "height": info["shape"][0],
@@ -295,7 +296,7 @@ def predict_files(
     overwrite: bool = False,
     progress: bool = True,
     masks: str | os.PathLike | None = "auto",
-    stream: Callable[[Path, Path], dict[str, Any]] | None = None,
+    stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
 ) -> PredictionResult:
     """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``;
     ``masks`` as in :func:`find_mask`, ``stream`` as in :func:`predict_one`."""

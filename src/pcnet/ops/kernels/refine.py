@@ -16,10 +16,10 @@ __all__ = ["label_sums", "sweeps"]
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int) -> np.ndarray:
-    """``(n_labels, 8)`` int64 sums per label: pixel count, L, a, b codes, row, col, then two
-    working columns (a label's row is one cache line; see :data:`SIZE` ... :data:`LOSSES`) (over
-    ``n_parts`` row blocks in parallel: integer sums, the same for any count)."""
+def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int, row_offset: int) -> np.ndarray:
+    """``(n_labels, 8)`` int64 sums per label: pixel count, L, a, b codes, row (+ ``row_offset``:
+    the map's first row in a larger image), col, then two working columns (a label's row is one
+    cache line) (over ``n_parts`` row blocks in parallel: integer sums, the same for any count)."""
     height, width = labels.shape
     n_parts = max(1, min(n_parts, height))
     partial = np.zeros((n_parts, n_labels, 8), np.int64)
@@ -34,7 +34,7 @@ def label_sums(lab: np.ndarray, labels: np.ndarray, n_labels: int, n_parts: int)
                 acc[k, 1] += lab[row, col, 0]
                 acc[k, 2] += lab[row, col, 1]
                 acc[k, 3] += lab[row, col, 2]
-                acc[k, 4] += row
+                acc[k, 4] += row + row_offset
                 acc[k, 5] += col
     out = np.zeros((n_labels, 8), np.int64)
     for part in range(n_parts):
@@ -120,6 +120,7 @@ def _cost(
 def _decide(
     lab: np.ndarray, flat: np.ndarray, width: int, height: int, todo: np.ndarray, n: int, stats: np.ndarray,
     scale: np.ndarray, offset: np.ndarray, pos_weight: np.float32, smoothness: np.float32, best: np.ndarray,
+    row_offset: int,
 ) -> None:  # fmt: skip
     """``best[i]``: the cheapest of pixel ``todo[i]``'s own label and up to two neighbouring ones."""
     for i in nb.prange(n):
@@ -144,10 +145,11 @@ def _decide(
         a_ = np.float32(lab[p, 1]) * scale[1] + offset[1]
         b_ = np.float32(lab[p, 2]) * scale[2] + offset[2]
         choice = own
-        low = _cost(own, up, down, left, right, l_, a_, b_, row, col, stats, pos_weight, smoothness)
+        y = row + row_offset  # the position term in the whole image's rows
+        low = _cost(own, up, down, left, right, l_, a_, b_, y, col, stats, pos_weight, smoothness)
         for k in (first, second):
             if k != own:
-                cost = _cost(k, up, down, left, right, l_, a_, b_, row, col, stats, pos_weight, smoothness)
+                cost = _cost(k, up, down, left, right, l_, a_, b_, y, col, stats, pos_weight, smoothness)
                 if cost < low:  # ties keep the earlier candidate (own first), as argmin does
                     low, choice = cost, k
         best[i] = choice
@@ -157,7 +159,7 @@ def _decide(
 def _apply(
     lab: np.ndarray, flat: np.ndarray, width: int, height: int, todo: np.ndarray, n: int, best: np.ndarray,
     sizes: np.ndarray, floor: np.ndarray, sums: np.ndarray, losses: np.ndarray,
-    other: np.ndarray, n_other: int, queued: np.ndarray,
+    other: np.ndarray, n_other: int, queued: np.ndarray, row_offset: int,
 ) -> tuple[np.ndarray, int, int]:  # fmt: skip
     """Move the pixels whose label keeps ``floor`` pixels after this half-sweep's losses; update
     ``sums`` (``sizes`` is its count row); queue the moved pixels' neighbours (the other colour).
@@ -191,8 +193,8 @@ def _apply(
         for c in range(3):
             sums[own, 1 + c] -= lab[p, c]
             sums[new, 1 + c] += lab[p, c]
-        sums[own, 4] -= row
-        sums[new, 4] += row
+        sums[own, 4] -= row + row_offset
+        sums[new, 4] += row + row_offset
         sums[own, 5] -= col
         sums[new, 5] += col
         flat[p] = new
@@ -218,12 +220,14 @@ def _apply(
 @nb.njit(cache=True, nogil=True)
 def sweeps(
     lab: np.ndarray, labels: np.ndarray, sums: np.ndarray, floor: np.ndarray, scale: np.ndarray,
-    offset: np.ndarray, pos_weight: float, smoothness: float, n_iter: int, rounds: int,
+    offset: np.ndarray, pos_weight: float, smoothness: float, n_iter: int, rounds: int, row_offset: int,
 ) -> None:  # fmt: skip
     """``rounds`` × (means from ``sums``, then ``2 · n_iter`` checkerboard half-sweeps over the
     boundary pixels of ``labels``), in place; ``sums`` (:func:`label_sums`) follow the moves.
 
-    ``lab``: ``(H, W, 3)`` uint8 codes; ``floor``: the size below which no label may shrink.
+    ``lab``: ``(H, W, 3)`` uint8 codes; ``floor``: the size below which no label may shrink;
+    ``row_offset``: the map's first row in the whole image (a window's: positions, and the
+    float32 rounding of their means, are the whole image's).
     Pixels labelled −1 (outside a mask) never move and are never a candidate."""
     height, width = labels.shape
     flat = labels.reshape(-1)
@@ -247,9 +251,9 @@ def sweeps(
             lengths[parity] = 0
             if best.size < n:
                 best = np.empty(n, np.int32)
-            _decide(codes, flat, width, height, todo, n, stats, scale, offset, pw, lam, best)
+            _decide(codes, flat, width, height, todo, n, stats, scale, offset, pw, lam, best, row_offset)
             other, n_other, _moves = _apply(
                 codes, flat, width, height, todo, n, best, sizes, floor, sums, losses,
-                queues[1 - parity], lengths[1 - parity], queued,
+                queues[1 - parity], lengths[1 - parity], queued, row_offset,
             )  # fmt: skip
             queues[1 - parity], lengths[1 - parity] = other, n_other
