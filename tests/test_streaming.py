@@ -227,7 +227,8 @@ def test_predict_streams_a_tiff_above_the_threshold(tiled, image, tmp_path, monk
     reference = load_segmenter(None, "pcnet", tile=512).superpixels(image)
     np.testing.assert_array_equal(labels, reference)
     assert (tmp_path / "out" / "small_labels.png").exists() and (tmp_path / "out" / "small_overlay.png").exists()
-    assert not (tmp_path / "out" / "slide_overlay.png").exists()
+    quick = cv2.imread(str(tmp_path / "out" / "slide_overlay.png"))  # the quick-look: 1536 × 1024 fits
+    assert quick.shape == (H, W, 3)
     assert run(cfg) == 0  # a rerun skips the finished slide
 
 
@@ -311,3 +312,31 @@ def test_a_mask_of_another_shape_is_refused(tiled, segmenter, tmp_path):
         segment_file(tiled, tmp_path / "x.tif", segmenter=segmenter, mask=np.ones((100, 100), bool))
     with pytest.raises(InputError, match="does not exist"):
         segment_file(tiled, tmp_path / "x.tif", segmenter=segmenter, mask=tmp_path / "missing.png")
+
+
+# --------------------------------------------------------------------------- quick-look
+
+
+def test_quicklook_blocks_do_not_depend_on_the_bands():
+    from pcnet.methods.quicklook import QuickLook
+
+    rgb = np.full((8, 12, 3), 100, np.uint8)
+    labels = np.zeros((8, 12), np.int32)
+    labels[:, 6:] = 1  # boundary pixels: column 6 (its left neighbour differs)
+    labels[6:, :2] = -1  # outside a mask
+    whole, banded = QuickLook(8, 12, side=6), QuickLook(8, 12, side=6)
+    whole.add(0, rgb, labels)
+    banded.add(0, rgb[:3], labels[:3])  # a band boundary inside a 2 × 2 block
+    banded.add(3, rgb[3:], labels[3:])
+    image = whole.image()
+    np.testing.assert_array_equal(banded.image(), image)
+    assert whole.factor == 2 and image.shape == (4, 6, 3)
+    # block column 3 (image columns 6, 7): half its pixels are boundary, a line's share: 0.6 of the colour
+    np.testing.assert_array_equal(image[0, 3], np.round(100 * 0.4 + np.array([255, 255, 0]) * 0.6))
+    assert (image[0, 0] == 100).all() and (image[3, 0] == 40).all()  # inside; outside darkened
+
+
+def test_segment_file_writes_a_quicklook(tiled, segmenter, tmp_path):
+    segment_file(tiled, tmp_path / "l.tif", tile=TILE, block=BLOCK, segmenter=segmenter, quicklook=tmp_path / "q.png")
+    quick = cv2.imread(str(tmp_path / "q.png"))
+    assert quick.shape == (H, W, 3) and (quick[..., 0] == 0).any()  # yellow (BGR 0, 255, 255) lines

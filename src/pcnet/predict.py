@@ -105,7 +105,8 @@ def run_lightning(cfg: DictConfig, options: dict[str, Any], inputs: list, output
 
 def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
     """``stream(path, labels_path, mask)`` for TIFFs above the streaming threshold (tileable learned
-    methods only; ``None`` otherwise): window by window, refined as in memory unless ``refine=false``."""
+    methods only; ``None`` otherwise): window by window, refined as in memory unless ``refine=false``,
+    with a quick-look ``<stem>_overlay.png`` (long side ≤ 4096 px)."""
     from pcnet.models import list_models, model_class
 
     if cfg.method not in list_models() or not model_class(cfg.method).tileable:
@@ -117,9 +118,10 @@ def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
         keep["tile"] = int(cfg.tile)
 
     def stream(path: Any, labels_path: Any, mask: Any = None) -> dict[str, Any]:
+        overlay = Path(labels_path).with_name(Path(labels_path).name.replace("_labels.tif", "_overlay.png"))
         return segment_file(
             path, labels_path, cfg.method, cfg.n_segments, progress=bool(cfg.progress),
-            checkpoint=cfg.checkpoint, device=cfg.device, mask=mask, **keep,
+            checkpoint=cfg.checkpoint, device=cfg.device, mask=mask, quicklook=overlay, **keep,
         )  # fmt: skip
 
     return stream

@@ -61,6 +61,7 @@ import numpy as np
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.mask_windows import MaskWindows
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
+from pcnet.methods.quicklook import QuickLook
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
 from pcnet.ops.masks import OUTSIDE
@@ -359,6 +360,7 @@ def segment_file(
     compression: str = "zlib",
     segmenter: Any = None,
     mask: Any = None,
+    quicklook: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Superpixels of an image file too large for memory, written as a tiled BigTIFF label map.
 
@@ -395,6 +397,9 @@ def segment_file(
             of the same aspect (a thumbnail's; scaled up by nearest neighbour,
             :class:`~pcnet.io.mask_windows.MaskWindows`). Network tiles with nothing inside are
             not run; refinement moves only pixels inside; connectivity is enforced inside.
+        quicklook: also write the image downsampled to a long side of at most 4096 px with the
+            boundaries drawn (a PNG path: :mod:`pcnet.methods.quicklook`), to see the result
+            without a slide viewer.
         segmenter: a loaded :class:`~pcnet.methods.learned.Segmenter` to use instead of loading
             ``method`` (its ``tile``, ``halo``, ``refine``, ``refine_iter`` and
             ``min_size_fraction`` are not read).
@@ -474,9 +479,13 @@ def segment_file(
             labelled = _connected(_chunks(labelled, chunk), reconnected)
 
         # band heights are multiples of the output tile; chunks are regrouped into whole tile rows
+        look = None if quicklook is None else QuickLook(height, width)
+
         def tiles_out() -> Iterator[np.ndarray]:
             pending: list[np.ndarray] = []
             for top, labels in labelled:
+                if look is not None:
+                    look.add(top, reader.read(top, top + labels.shape[0], 0, width), labels)
                 pending.append(labels)
                 if (top + labels.shape[0]) % out_tile == 0 or top + labels.shape[0] == height:
                     yield from iter_tiles(np.concatenate(pending) if len(pending) > 1 else pending[0], out_tile)
@@ -495,6 +504,8 @@ def segment_file(
                 compression=compression,
                 description=f"pcnet superpixels ({method}, streaming, refine={refine}) of {Path(input_path).name}",
             )
+            if look is not None:
+                look.write(Path(quicklook).expanduser())
             os.replace(partial, output_path)
         except BaseException:
             partial.unlink(missing_ok=True)

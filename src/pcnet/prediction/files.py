@@ -212,7 +212,8 @@ def predict_one(
     ``stream(path, labels_path, mask_path)``: how to segment a TIFF above
     :data:`~pcnet.methods.streaming.STREAMING_THRESHOLD_PIXELS` window by window
     (:func:`pcnet.methods.streaming.segment_file`: a tiled BigTIFF ``<stem>_labels.tif``, refined
-    as in memory, −1 outside the image's mask if it has one, which may be a thumbnail's size);
+    as in memory, −1 outside the image's mask if it has one, which may be a thumbnail's size, and a
+    quick-look ``<stem>_overlay.png``);
     ``None``: every image in memory.
 
     ``masks`` finds the image's mask (:func:`find_mask`); with one, ``segment`` is called with
@@ -246,7 +247,7 @@ def predict_one(
                 "n_superpixels": info["k"],
                 "seconds": round(time.perf_counter() - start, 3),
                 "peak_rss_mb": round(_peak_rss_mb(), 1),
-                "status": f"ok (streamed: tiled BigTIFF, {refined}, no overlay)",
+                "status": f"ok (streamed: tiled BigTIFF, {refined}, quick-look overlay)",
             }
         image = read_image(path)
         mask_path = find_mask(path, masks)
