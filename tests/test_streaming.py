@@ -128,11 +128,18 @@ def test_a_k_without_integer_downsampling_is_refused(tiled, segmenter, tmp_path)
         segment_file(tiled, tmp_path / "x.tif", n_segments=1000, segmenter=segmenter)
 
 
-def test_a_failed_run_leaves_no_output_and_a_rerun_restarts(tiled, segmenter, streamed, tmp_path, monkeypatch):
+@pytest.mark.parametrize("refine", [False, True])
+def test_a_failed_run_leaves_no_output_and_a_rerun_resumes(tiled, segmenter, refining, tmp_path, monkeypatch, refine):
+    """A run that fails after two network bands leaves no output, only its finished rows and
+    state; the rerun computes only what is left (and the context above it) and writes the labels
+    of an uninterrupted run. A changed setting starts afresh."""
     import pcnet.methods.streaming as streaming
 
+    seg = refining if refine else segmenter
+    options = dict(tile=TILE, block=BLOCK, segmenter=seg, refine=refine, chunk=128)
+    expected = segment_file(tiled, tmp_path / "ref.tif", **options)
     out = tmp_path / "labels.tif"
-    tiff.partial_path(out).write_bytes(b"a stale partial file from a killed run")
+    tiff.partial_path(out).write_bytes(b"a stale BigTIFF from a run killed while writing it")
     real, calls = streaming._band_cells, []
 
     def failing(*args, **kwargs):
@@ -143,31 +150,49 @@ def test_a_failed_run_leaves_no_output_and_a_rerun_restarts(tiled, segmenter, st
 
     monkeypatch.setattr(streaming, "_band_cells", failing)
     with pytest.raises(RuntimeError, match="killed"):
-        segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
+        segment_file(tiled, out, **options)
     assert not out.exists() and not tiff.partial_path(out).exists()
+    assert out.with_name("labels.tif.partial.rows").stat().st_size > 0
     monkeypatch.setattr(streaming, "_band_cells", real)
-    segment_file(tiled, out, tile=TILE, block=BLOCK, segmenter=segmenter, refine=False)
-    np.testing.assert_array_equal(tifffile.imread(out), streamed[1])
+    result = segment_file(tiled, out, **options)
+    assert result["resumed_from_row"] > 0 and result["k"] == expected["k"]
+    np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(tmp_path / "ref.tif"))
+    assert (
+        not out.with_name("labels.tif.partial.rows").exists()
+        and not out.with_name("labels.tif.partial.state.npz").exists()
+    )
+    # a run with other settings does not resume from another's rows
+    monkeypatch.setattr(streaming, "_band_cells", failing)
+    calls.clear()
+    with pytest.raises(RuntimeError, match="killed"):
+        segment_file(tiled, tmp_path / "other.tif", **options)
+    monkeypatch.setattr(streaming, "_band_cells", real)
+    assert segment_file(tiled, tmp_path / "other.tif", **{**options, "min_size_fraction": 0.1})["resumed_from_row"] == 0
 
 
-def test_a_killed_process_leaves_only_a_partial_file(tiled, tmp_path):
+def test_a_killed_process_resumes_with_the_same_labels(tiled, tmp_path):
     out = tmp_path / "labels.tif"
     code = (
         "import sys; from pcnet.methods.streaming import segment_file; "
-        f"segment_file({str(tiled)!r}, {str(out)!r}, tile=64)"
+        f"segment_file({str(tiled)!r}, {str(out)!r}, tile=32, chunk=128)"
     )
+    rows = out.with_name("labels.tif.partial.rows")
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 120
-        while not tiff.partial_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while not (rows.exists() and rows.stat().st_size) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert proc.poll() is None, "the run finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert tiff.partial_path(out).exists() and not out.exists()
+    assert rows.exists() and not out.exists()
+    result = segment_file(tiled, out, tile=32, chunk=128)
+    assert 0 < result["resumed_from_row"] < H
+    segment_file(tiled, tmp_path / "whole.tif", tile=32, chunk=128)
+    np.testing.assert_array_equal(tifffile.imread(out), tifffile.imread(tmp_path / "whole.tif"))
 
 
 def test_a_big_jpeg_is_refused_with_how_to_convert(tmp_path, monkeypatch, segmenter):

@@ -62,6 +62,7 @@ from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.mask_windows import MaskWindows
 from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
 from pcnet.methods.quicklook import QuickLook
+from pcnet.methods.resume import PartialRun, fingerprint
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
 from pcnet.ops.masks import OUTSIDE
@@ -208,6 +209,18 @@ class _Connectivity:
         self.last_gids: np.ndarray | None = None  # the previous band's gids on its last seam rows
         self.n_pixels_per_cell = grid.n_cells / (grid.height * grid.width)
 
+    def state(self) -> dict[str, np.ndarray]:
+        """What the next band needs of the bands before it (saved by a streamed run, :mod:`~pcnet.methods.resume`)."""
+        counters = np.array([self.next_id, self.missing, self.mismatch], np.int64)
+        last = np.zeros((0, 0), np.int64) if self.last_gids is None else self.last_gids
+        return {"keys": self.keys, "values": self.values, "counters": counters, "last_gids": last}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Go on from a :meth:`state`."""
+        self.keys, self.values = state["keys"].astype(np.int64), state["values"].astype(np.int32)
+        self.next_id, self.missing, self.mismatch = (int(v) for v in state["counters"])
+        self.last_gids = state["last_gids"] if state["last_gids"].size else None
+
     def band(self, above: np.ndarray | None, cells: np.ndarray, below: np.ndarray | None, top: int) -> np.ndarray:
         """Final labels (int32) of the band ``cells`` (full-resolution rows from ``top``), given
         the bands above and below (``None`` at the image's borders)."""
@@ -269,6 +282,27 @@ class _Connectivity:
         return out
 
 
+def _run_key(input_path: Any, model: Any, mask: Any, settings: tuple) -> str:
+    """The fingerprint of everything a streamed run's labels depend on (:mod:`~pcnet.methods.resume`)."""
+    weights = b"".join(t.detach().cpu().numpy().tobytes() for t in model.state_dict().values())
+    mask_part = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask) if mask is not None else None
+    if isinstance(mask, (str, os.PathLike)):
+        mask_part = mask
+    return fingerprint(
+        input=input_path, weights=np.frombuffer(weights, np.uint8), mask=repr(None) if mask is None else mask_part,
+        settings=settings, version=_version(),
+    )  # fmt: skip
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pcnet")
+    except PackageNotFoundError:  # a source checkout that is not installed
+        return "unknown"
+
+
 #: a stream of ``(top row, labels)`` bands, top to bottom
 Bands = Iterator[tuple[int, np.ndarray]]
 
@@ -293,10 +327,17 @@ def _chunks(bands: Bands, rows: int) -> Bands:
             yield top + r0, band[r0 : r0 + rows]
 
 
-def _connected(bands: Bands, connectivity: _Connectivity) -> Bands:
-    """Connectivity with global ids, band by band (module docstring, steps 2 and 3)."""
+def _connected(bands: Bands, connectivity: _Connectivity, start: int = 0) -> Bands:
+    """Connectivity with global ids, band by band (module docstring, steps 2 and 3); bands above
+    row ``start`` (a resumed run's context) are only the context of the next."""
     for above, top, band, below in _with_neighbours(bands):
-        yield top, connectivity.band(above, band, below, top)
+        if top >= start:
+            yield top, connectivity.band(above, band, below, top)
+
+
+def _from_row(bands: Bands, start: int) -> Bands:
+    """The bands from row ``start`` on."""
+    return ((top, band) for top, band in bands if top >= start)
 
 
 class _Refinement:
@@ -332,10 +373,11 @@ class _Refinement:
         return core
 
 
-def _refined(bands: Bands, refinement: _Refinement) -> Bands:
-    """Refinement band by band, each with its neighbours' rows as context."""
+def _refined(bands: Bands, refinement: _Refinement, start: int = 0) -> Bands:
+    """Refinement band by band, each with its neighbours' rows as context (from row ``start``)."""
     for above, top, band, below in _with_neighbours(bands):
-        yield top, refinement.band(above, band, below, top)
+        if top >= start:
+            yield top, refinement.band(above, band, below, top)
 
 
 def segment_file(
@@ -369,8 +411,11 @@ def segment_file(
             to read whole (:data:`pcnet.io.tiff.MAX_WHOLE_PIXELS`); a larger JPEG/PNG is refused
             with how to convert it.
         output_path: the label map: int32 ids 0..K-1, 4-connected, tiled (``out_tile``), compressed
-            (``compression``) BigTIFF. Written to ``<output_path>.partial`` and renamed at the end:
-            ``output_path`` exists only when complete; a rerun starts afresh.
+            (``compression``) BigTIFF. Finished rows go to ``<output_path>.partial.rows`` with a
+            state file, so that a rerun of a killed or failed run with the same input, model and
+            settings resumes where it stopped, with the same labels (:mod:`pcnet.methods.resume`);
+            the BigTIFF is written at the end (``<output_path>.partial``, then renamed):
+            ``output_path`` exists only when complete.
         method: a tileable learned method (``pcnet``, ``scn``).
         n_segments: ``None``: the native grid (K = H·W / 256 for PCNet); else a K whose working size
             divides the image by a power of two (module docstring).
@@ -405,9 +450,9 @@ def segment_file(
             ``min_size_fraction`` are not read).
 
     Returns:
-        ``{"k", "shape", "n_cells", "refine", "masked", "bands", "seconds", "peak_rss_bytes", "output",
-        "seam_mismatch_pixels", "seam_missing_ids"}``: K written (inside the mask), (H, W), grid
-        cells, refined, masked, bands,
+        ``{"k", "resumed_from_row", "shape", "n_cells", "refine", "masked", "bands", "seconds",
+        "peak_rss_bytes", "output", "seam_mismatch_pixels", "seam_missing_ids"}``: K written (inside
+        the mask), the first row computed (0 unless resumed), (H, W), grid cells, refined, masked, bands,
         wall time, the process's peak RSS, the output path, and two exactness checks (0 when every
         window agreed with its neighbours).
     """
@@ -463,37 +508,49 @@ def segment_file(
         connectivity = _Connectivity(grid, margin, block)
         reconnected = _Connectivity(grid, margin, block, masks)
 
-        def cell_bands() -> Bands:
+        def cell_bands(first: int) -> Bands:
             from tqdm.auto import tqdm
 
-            for rows in tqdm(bands, desc="bands", unit="band", disable=not progress):
+            for rows in tqdm(bands[first:], desc="bands", unit="band", disable=not progress):
                 with segmenter.autocast():  # the in-memory path's precision, so the labels match
                     yield grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo, masks)
 
-        labelled = _connected(cell_bands(), connectivity)
-        if refine:
-            n_iter = refine_iter or max(2, grid.down)  # the Segmenter's: the staircase height
-            refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction, masks)
-            labelled = _connected(_refined(_chunks(labelled, chunk), refinement), reconnected)
-        elif masks is not None:
-            labelled = _connected(_chunks(labelled, chunk), reconnected)
-
-        # band heights are multiples of the output tile; chunks are regrouped into whole tile rows
+        final = reconnected if refine or masks is not None else connectivity  # the stage that numbers the output
+        settings = (method, n_segments, tile, halo, min_size_fraction, refine, refine_iter, refine_margin, chunk)
+        settings += (margin_cells, block, out_tile, compression, getattr(segmenter, "precision", None))
+        run = PartialRun(output_path, width, _run_key(input_path, model, mask, settings))
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = partial_path(output_path)
+        partial.unlink(missing_ok=True)  # a BigTIFF left half-written by a killed run
+        saved = run.load()
+        resume = run.rows_done
+        if saved is not None:
+            final.restore(saved)
+        # a resumed run recomputes the context above its first row: the bands (network) and
+        # chunks (refinement) that the next rows' windows read
+        context = resume if final is connectivity else max(resume - (2 if refine else 1) * chunk, 0)
+        first = max(0, next(i for i, rows in enumerate(bands) if grid.down * rows[3] > context) - 1)
+        if resume < height:
+            labelled = _connected(cell_bands(first), connectivity, resume if final is connectivity else 0)
+            if final is reconnected:
+                chunks = _chunks(_from_row(labelled, grid.down * bands[first + (first > 0)][2]), chunk)
+                if refine:
+                    n_iter = refine_iter or max(2, grid.down)  # the Segmenter's: the staircase height
+                    refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction, masks)
+                    chunks = _refined(chunks, refinement, max(resume - chunk, 0))
+                labelled = _connected(chunks, reconnected, resume)
+            for _, labels in labelled:
+                run.append(labels, final.state())
         look = None if quicklook is None else QuickLook(height, width)
 
         def tiles_out() -> Iterator[np.ndarray]:
-            pending: list[np.ndarray] = []
-            for top, labels in labelled:
+            top = 0
+            for labels in run.read(out_tile):
                 if look is not None:
                     look.add(top, reader.read(top, top + labels.shape[0], 0, width), labels)
-                pending.append(labels)
-                if (top + labels.shape[0]) % out_tile == 0 or top + labels.shape[0] == height:
-                    yield from iter_tiles(np.concatenate(pending) if len(pending) > 1 else pending[0], out_tile)
-                    pending = []
+                top += labels.shape[0]
+                yield from iter_tiles(labels, out_tile)
 
-        partial = partial_path(output_path)
-        output_path.parent.mkdir(parents=True, exist_ok=True)
-        partial.unlink(missing_ok=True)
         try:
             write_tiled(
                 partial,
@@ -510,12 +567,14 @@ def segment_file(
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+        run.remove()
     finally:
         reader.close()
         if masks is not None:
             masks.close()
     return {
-        "k": int((reconnected if refine or mask is not None else connectivity).next_id),
+        "k": int(final.next_id),
+        "resumed_from_row": resume,
         "shape": (height, width),
         "n_cells": grid.n_cells,
         "refine": refine,
