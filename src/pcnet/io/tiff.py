@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pcnet._checks import check
+from pcnet._checks import check, is_int
 
 __all__ = [
     "MAX_WHOLE_PIXELS",
@@ -123,11 +123,16 @@ _CODEC_HINT = "comes with the imagecodecs package, which is not installed; pip i
 
 
 def _imagecodecs_missing() -> bool:
-    """Whether tifffile runs on its fallback codecs (imagecodecs not installed)."""
+    """Whether tifffile runs on its fallback codecs (imagecodecs not installed): the module
+    tifffile imported as ``imagecodecs``, else whether imagecodecs can be imported at all."""
+    import importlib.util
+
     import tifffile.tifffile
 
     codecs = getattr(tifffile.tifffile, "imagecodecs", None)
-    return codecs is None or codecs.__name__.endswith("_imagecodecs")
+    if codecs is not None:
+        return codecs.__name__.endswith("_imagecodecs")  # tifffile's pure-Python fallbacks
+    return importlib.util.find_spec("imagecodecs") is None
 
 
 def _check_codecs(page: Any, where: str) -> None:
@@ -161,7 +166,7 @@ def _level_pages(tif: Any) -> list[Any]:
     """The first page of each pyramid level of a TIFF, full resolution first, as tifffile models
     them: ``series[0].levels`` (OME and tifffile SubIFDs, the SVS baseline and its reduced tiled
     pages after the thumbnail, generic reduced-resolution pages). A file whose first series does
-    not start at its first page has the one level tifffile's first page."""
+    not start at its first page (or that tifffile cannot parse into series) has one level: that page."""
     first = tif.pages.first
     try:
         levels = [level.keyframe for level in tif.series[0].levels]
@@ -186,8 +191,6 @@ def _describe_levels(sizes: list[tuple[int, int]]) -> str:
 def _resolve_level(level: Any, sizes: list[tuple[int, int]], path: Path) -> int:
     """``level`` as an index into ``sizes`` (negative counts from the smallest), or a one-line
     :class:`InputError` listing the levels with their sizes."""
-    from pcnet._checks import is_int
-
     count = len(sizes)
     check(
         is_int(level) and -count <= int(level) < count,
@@ -397,23 +400,23 @@ def image_levels(path: str | os.PathLike) -> list[ImageLevel]:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
-            pages = _level_pages(tif)
-            width0 = int(pages[0].imagewidth)
-            return [
-                ImageLevel(
-                    index,
-                    int(page.imagelength),
-                    int(page.imagewidth),
-                    width0 / int(page.imagewidth),
-                    (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else None,
-                    _codec_name(page.compression),
-                )
-                for index, page in enumerate(pages)
-            ]
+        tif = tifffile.TiffFile(path)
     except (tifffile.TiffFileError, OSError) as err:
         check(False, f"cannot read {path} as TIFF: {err}")
-        raise  # unreachable: check raised
+    with tif:
+        pages = _level_pages(tif)
+        width0 = int(pages[0].imagewidth)
+        return [
+            ImageLevel(
+                index,
+                int(page.imagelength),
+                int(page.imagewidth),
+                width0 / int(page.imagewidth),
+                (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else None,
+                _codec_name(page.compression),
+            )
+            for index, page in enumerate(pages)
+        ]
 
 
 def image_size(path: str | os.PathLike, level: int = 0) -> tuple[int, int]:
@@ -476,10 +479,9 @@ def read_thumbnail(path: str | os.PathLike, min_side: int = 1024) -> np.ndarray:
     ``min_side`` (below ``2 * min_side``) pixels, or the whole image when that is smaller: the
     smallest pyramid level at least ``min_side`` px on its long side (:func:`image_levels`),
     block-averaged by the integer factor that keeps it so. Level 0 is read only when no smaller
-    level is large enough (a flat TIFF), and then window by window, never whole. Map a mask made
-    on it back to level 0 by the ratio of the shapes (:func:`pcnet.ops.masks.mask_window`)."""
-    from pcnet._checks import is_int
-
+    level is large enough (a flat TIFF), and then window by window, never whole. A mask made on it
+    (:func:`pcnet.ops.masks.tissue_mask`) maps back to level 0 by the ratio of the shapes
+    (:class:`pcnet.io.mask_windows.MaskWindows`)."""
     check(is_int(min_side) and min_side >= 1, f"min_side must be a positive int; got {min_side!r}")
     levels = image_levels(path)
     large = [lv for lv in levels if max(lv.shape) >= min_side]

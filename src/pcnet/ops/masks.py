@@ -3,8 +3,8 @@ and :func:`segment_in_mask` (any method's pipeline run on the box, then connecti
 mask). Labels are :data:`OUTSIDE` (−1) outside the mask, 0..K-1 inside.
 
 Masks of slides: :func:`tissue_mask` finds the tissue on a low-resolution image of a whole-slide
-image (Otsu on saturation or darkness, as slide tools do; no-data pixels are never tissue), and
-:func:`mask_window` gives any window of it at full resolution without building the full-size mask."""
+image (Otsu on saturation or darkness, as slide tools do; no-data pixels are never tissue);
+:class:`pcnet.io.mask_windows.MaskWindows` reads it window by window at full resolution."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ __all__ = [
     "OUTSIDE",
     "check_mask",
     "mask_box",
-    "mask_window",
     "masked_request",
     "segment_in_mask",
     "tissue_mask",
@@ -258,24 +257,3 @@ def _drop_small(mask: np.ndarray, min_area: float, keep_border: bool) -> np.ndar
         keep |= (x == 0) | (y == 0) | (x + w == mask.shape[1]) | (y + h == mask.shape[0])
     keep[0] = False  # cv2's label 0 is the zeros of ``mask``
     return keep[labels].astype(np.uint8)
-
-
-def mask_window(mask: np.ndarray, shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-    """Window ``[r0, r1) × [c0, c1)`` of an image of ``shape`` ``(H, W)`` (level 0 of a slide) of a
-    low-resolution ``mask`` of it (e.g. :func:`tissue_mask` of a thumbnail), by nearest neighbour:
-    pixel ``(r, c)`` takes ``mask[(r + 0.5) * h / H, (c + 0.5) * w / W]``. The window is clipped to
-    the image; the full-size mask is never built.
-
-    Example:
-        >>> small = np.array([[1, 0], [0, 1]], bool)
-        >>> mask_window(small, (4, 6), 1, 3, 2, 5).astype(int)
-        array([[1, 0, 0],
-               [0, 1, 1]])
-    """
-    mask = np.asarray(mask)
-    check(mask.ndim == 2 and mask.size > 0, f"mask_window needs a non-empty (h, w) mask; got {describe(mask)}")
-    height, width = int(shape[0]), int(shape[1])
-    r0, r1, c0, c1 = max(r0, 0), min(r1, height), max(c0, 0), min(c1, width)
-    rows = np.minimum(((np.arange(r0, max(r1, r0)) + 0.5) * mask.shape[0] / height).astype(np.int64), mask.shape[0] - 1)
-    cols = np.minimum(((np.arange(c0, max(c1, c0)) + 0.5) * mask.shape[1] / width).astype(np.int64), mask.shape[1] - 1)
-    return mask[np.ix_(rows, cols)]
