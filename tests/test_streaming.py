@@ -365,3 +365,40 @@ def test_segment_file_writes_a_quicklook(tiled, segmenter, tmp_path):
     segment_file(tiled, tmp_path / "l.tif", tile=TILE, block=BLOCK, segmenter=segmenter, quicklook=tmp_path / "q.png")
     quick = cv2.imread(str(tmp_path / "q.png"))
     assert quick.shape == (H, W, 3) and (quick[..., 0] == 0).any()  # yellow (BGR 0, 255, 255) lines
+
+
+# --------------------------------------------------------------------------- slides as they come
+
+
+def test_predict_streams_an_svs_like_slide_with_its_tissue_and_a_chosen_level(tmp_path, monkeypatch):
+    """An SVS-like slide (JPEG tiles, 3 levels, H&E-like tissue on glass) through predict: level 0
+    streamed with mask=auto-tissue (labels on the tissue only), level=1 read whole."""
+    from helpers import compose_config
+    from pcnet.methods import streaming
+    from pcnet.predict import run
+    from slides import pyramid, synthetic_slide, write_svs
+
+    slide, tissue = synthetic_slide(H, W, seed=2)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_svs(inputs / "slide.svs", pyramid(slide))
+    monkeypatch.setattr(streaming, "STREAMING_THRESHOLD_PIXELS", 200_000)
+    out = tmp_path / "out"
+    cfg = compose_config(
+        "predict", [f"input={inputs}", f"output={out}", "mask=auto-tissue"], tmp_path / "r", progress=False
+    )
+    assert run(cfg) == 0
+    labels = tifffile.imread(out / "slide_labels.tif")
+    assert labels.shape == (H, W) and labels.max() > 1000
+    iou = np.logical_and(labels >= 0, tissue).sum() / np.logical_or(labels >= 0, tissue).sum()
+    assert iou > 0.95, iou
+    cfg = compose_config(
+        "predict",
+        [f"input={inputs}", f"output={tmp_path / 'o1'}", "level=1", "mask=null"],
+        tmp_path / "r1",
+        progress=False,
+    )
+    assert run(cfg) == 0
+    from pcnet.io import read_label_map
+
+    assert read_label_map(tmp_path / "o1" / "slide_labels.png").shape == (H // 4, W // 4)

@@ -50,11 +50,11 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
         f"{top_level} are settings of their own: pass {' '.join(f'{k}=...' for k in top_level)}, not options=",
     )
     masks = cfg.get("mask", "auto")
-    if masks is not None and str(masks) != "auto":
+    if masks is not None and str(masks) not in ("auto", "auto-tissue"):
         check(
             Path(str(masks)).expanduser().is_dir(),
             f"mask={masks} is not a folder; pass a folder of <stem>_mask.png or <stem>.png masks, "
-            "mask=auto (<stem>_mask.png beside each image) or mask=null",
+            "mask=auto (<stem>_mask.png beside each image), mask=auto-tissue (each slide's tissue) or mask=null",
         )
         check(
             not cfg.get("lightning"),
@@ -119,9 +119,10 @@ def streamer(cfg: DictConfig, options: dict[str, Any]) -> Any:
 
     def stream(path: Any, labels_path: Any, mask: Any = None) -> dict[str, Any]:
         overlay = Path(labels_path).with_name(Path(labels_path).name.replace("_labels.tif", "_overlay.png"))
+        level = int(cfg.get("level", 0))
         return segment_file(
             path, labels_path, cfg.method, cfg.n_segments, progress=bool(cfg.progress),
-            checkpoint=cfg.checkpoint, device=cfg.device, mask=mask, quicklook=overlay, **keep,
+            checkpoint=cfg.checkpoint, device=cfg.device, mask=mask, quicklook=overlay, level=level, **keep,
         )  # fmt: skip
 
     return stream
@@ -145,6 +146,7 @@ def run(cfg: DictConfig) -> int:
             bool(cfg.progress),
             cfg.get("mask", "auto"),
             streamer(cfg, options),
+            int(cfg.get("level", 0)),
         )
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
     done = sum(r["status"].startswith("ok") for r in result.rows)

@@ -403,6 +403,7 @@ def segment_file(
     segmenter: Any = None,
     mask: Any = None,
     quicklook: str | os.PathLike | None = None,
+    level: int = 0,
 ) -> dict[str, Any]:
     """Superpixels of an image file too large for memory, written as a tiled BigTIFF label map.
 
@@ -440,8 +441,12 @@ def segment_file(
         mask: superpixels inside a mask only (−1 outside, 0..K−1 inside, at the grid's density):
             a boolean array or a mask file (nonzero inside) of the image's size or a smaller one
             of the same aspect (a thumbnail's; scaled up by nearest neighbour,
-            :class:`~pcnet.io.mask_windows.MaskWindows`). Network tiles with nothing inside are
+            :class:`~pcnet.io.mask_windows.MaskWindows`), or ``"auto-tissue"``: the tissue of a
+            slide, found on a thumbnail (:func:`pcnet.io.tiff.read_thumbnail`, a low pyramid
+            level when the file has one) by :func:`pcnet.ops.masks.tissue_mask`. Network tiles with nothing inside are
             not run; refinement moves only pixels inside; connectivity is enforced inside.
+        level: the pyramid level of a whole-slide image to segment (0: full resolution;
+            :func:`pcnet.io.tiff.image_levels` lists them; negative counts from the smallest).
         quicklook: also write the image downsampled to a long side of at most 4096 px with the
             boundaries drawn (a PNG path: :mod:`pcnet.methods.quicklook`), to see the result
             without a slide viewer.
@@ -473,7 +478,11 @@ def segment_file(
         segmenter = load_segmenter(checkpoint, method, device, refine=False)
     model = segmenter.model
     model.eval()
-    reader = open_windows(input_path)
+    check(
+        mask is None or not isinstance(mask, str) or mask == "auto-tissue" or Path(mask).expanduser().is_file(),
+        f"mask={mask!r} is neither a mask file nor 'auto-tissue'; pass an array, a mask image or 'auto-tissue'",
+    )
+    reader = open_windows(input_path, level=level)
     masks = None
     try:
         height, width = reader.shape
@@ -503,6 +512,11 @@ def segment_file(
             f"got {chunk}",
         )
         bands = list(tiles(grid.in_h, tile, halo, stride))
+        if isinstance(mask, str) and mask == "auto-tissue":
+            from pcnet.io.tiff import read_thumbnail
+            from pcnet.ops.masks import tissue_mask
+
+            mask = tissue_mask(read_thumbnail(input_path, min_side=1024))
         if mask is not None:
             masks = MaskWindows(mask, height, width)
         connectivity = _Connectivity(grid, margin, block)
@@ -517,7 +531,7 @@ def segment_file(
 
         final = reconnected if refine or masks is not None else connectivity  # the stage that numbers the output
         settings = (method, n_segments, tile, halo, min_size_fraction, refine, refine_iter, refine_margin, chunk)
-        settings += (margin_cells, block, out_tile, compression, getattr(segmenter, "precision", None))
+        settings += (margin_cells, block, out_tile, compression, getattr(segmenter, "precision", None), level)
         run = PartialRun(output_path, width, _run_key(input_path, model, mask, settings))
         output_path.parent.mkdir(parents=True, exist_ok=True)
         partial = partial_path(output_path)

@@ -40,18 +40,22 @@ from pcnet.io import (
 from pcnet.ops.draw import draw_boundaries, mean_color
 
 __all__ = [
+    "AUTO_TISSUE",
     "IMAGE_SUFFIXES",
     "MASK_SUFFIX",
     "PredictionResult",
     "find_inputs",
     "find_mask",
+    "image_tissue_mask",
     "keep_earlier_rows",
     "predict_files",
     "predict_one",
     "prepare_output",
 ]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".ppm", ".pgm")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".svs", ".bmp", ".webp", ".ppm", ".pgm")
+#: ``mask=auto-tissue``: each image's tissue, found on a thumbnail (:func:`pcnet.ops.masks.tissue_mask`)
+AUTO_TISSUE = "auto-tissue"
 #: the mask of image ``<stem>.*``: ``<stem>_mask.png`` (beside it, or in a mask folder)
 MASK_SUFFIX = "_mask.png"
 #: ``segment(rgb, n_segments)``, or ``segment(rgb, n_segments, mask=...)`` for an image with a mask
@@ -95,8 +99,8 @@ def find_inputs(spec: str | os.PathLike) -> list[Path]:
     return matches
 
 
-def find_mask(image: Path, masks: str | os.PathLike | None = "auto") -> Path | None:
-    """The mask file of ``image`` (nonzero pixels inside), or ``None`` for no mask.
+def find_mask(image: Path, masks: str | os.PathLike | None = "auto") -> Path | str | None:
+    """The mask file of ``image`` (nonzero pixels inside), :data:`AUTO_TISSUE`, or ``None`` for no mask.
 
     ``masks``: ``"auto"``: ``<stem>_mask.png`` beside the image when there is one; ``None``: no
     masks; a folder: ``<folder>/<stem>_mask.png``, else ``<folder>/<stem>.png`` (a missing one is
@@ -104,6 +108,8 @@ def find_mask(image: Path, masks: str | os.PathLike | None = "auto") -> Path | N
     """
     if masks is None:
         return None
+    if str(masks) == AUTO_TISSUE:
+        return AUTO_TISSUE
     if str(masks) == "auto":
         beside = image.with_name(image.stem + MASK_SUFFIX)
         return beside if beside.is_file() else None
@@ -125,6 +131,19 @@ def read_mask(path: Path, shape: tuple[int, ...], image: Path) -> np.ndarray:
         "give it the image's size",
     )
     return values > 0
+
+
+def image_tissue_mask(image: np.ndarray, side: int = 1024) -> np.ndarray:
+    """The tissue of an RGB image in memory: :func:`pcnet.ops.masks.tissue_mask` on a copy of at
+    most ``side`` pixels on its long side, scaled back up by nearest neighbour."""
+    import cv2
+
+    from pcnet.ops.masks import tissue_mask
+
+    height, width = image.shape[:2]
+    f = max(1.0, max(height, width) / side)
+    small = cv2.resize(image, (max(1, round(width / f)), max(1, round(height / f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(tissue_mask(small).astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def prepare_output(output: str | os.PathLike, inputs: Sequence[Path], next_to_inputs: bool = False) -> Path:
@@ -205,6 +224,7 @@ def predict_one(
     overwrite: bool = False,
     masks: str | os.PathLike | None = "auto",
     stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
+    level: int = 0,
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
     input file: the row says ``failed`` and why).
@@ -216,7 +236,11 @@ def predict_one(
     quick-look ``<stem>_overlay.png``);
     ``None``: every image in memory.
 
-    ``masks`` finds the image's mask (:func:`find_mask`); with one, ``segment`` is called with
+    ``level``: the pyramid level of a whole-slide TIFF (0: full resolution; it decides whether
+    the image is streamed, and is read whole otherwise).
+
+    ``masks`` finds the image's mask (:func:`find_mask`; ``auto-tissue``: the tissue, found on a
+    thumbnail); with one, ``segment`` is called with
     ``mask=``, the label map holds −1 outside (written as ``.npy``), the overlay also outlines the
     mask and the mean-colour image is black outside."""
     row: dict[str, Any] = {
@@ -236,7 +260,7 @@ def predict_one(
         for stale in output.glob(f".{glob.escape(path.stem)}_{kind}.*.tmp*"):
             stale.unlink(missing_ok=True)
     try:
-        if stream is not None and _streams(path):
+        if stream is not None and _streams(path, level):
             start = time.perf_counter()
             info = stream(path, output / f"{path.stem}_labels.tif", find_mask(path, masks))
             refined = ("refined" if info["refine"] else "no refinement") + (", masked" if info["masked"] else "")
@@ -249,9 +273,12 @@ def predict_one(
                 "peak_rss_mb": round(_peak_rss_mb(), 1),
                 "status": f"ok (streamed: tiled BigTIFF, {refined}, quick-look overlay)",
             }
-        image = read_image(path)
+        image = read_image(path) if level == 0 else _read_level(path, level)
         mask_path = find_mask(path, masks)
-        mask = None if mask_path is None else read_mask(mask_path, image.shape, path)
+        if mask_path == AUTO_TISSUE:
+            mask = image_tissue_mask(image)
+        else:
+            mask = None if mask_path is None else read_mask(mask_path, image.shape, path)
         start = time.perf_counter()
         labels = segment(image, n_segments) if mask is None else segment(image, n_segments, mask=mask)
         seconds = time.perf_counter() - start
@@ -277,14 +304,22 @@ def predict_one(
     }
 
 
-def _streams(path: Path) -> bool:
+def _read_level(path: Path, level: int) -> np.ndarray:
+    """Pyramid level ``level`` of a whole-slide TIFF, whole (``level=`` of predict)."""
+    from pcnet.io.tiff import is_tiff, read_level
+
+    check(is_tiff(path), f"level={level} applies to pyramidal TIFFs; {path.name} is not one (pass level=0)")
+    return read_level(path, level)
+
+
+def _streams(path: Path, level: int = 0) -> bool:
     """Whether ``path`` is a TIFF too large for the in-memory path (read from its header)."""
     from pcnet.io.tiff import image_size, is_tiff
     from pcnet.methods.streaming import STREAMING_THRESHOLD_PIXELS
 
     if not is_tiff(path):
         return False
-    height, width = image_size(path)
+    height, width = image_size(path, level=level)
     return height * width > STREAMING_THRESHOLD_PIXELS
 
 
@@ -298,10 +333,11 @@ def predict_files(
     progress: bool = True,
     masks: str | os.PathLike | None = "auto",
     stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
+    level: int = 0,
 ) -> PredictionResult:
     """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``;
     ``masks`` as in :func:`find_mask`, ``stream`` as in :func:`predict_one`."""
     result = PredictionResult()
     for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
-        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks, stream))
+        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks, stream, level))
     return result
