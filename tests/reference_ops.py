@@ -395,3 +395,21 @@ def enforce_connectivity(
 def _up(ra: np.ndarray, rb: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Whether group ``rb`` is larger than ``ra`` (ties: the lower id): merges along it form no cycles."""
     return (size[rb] > size[ra]) | ((size[rb] == size[ra]) & (rb < ra))
+
+
+# ---------------------------------------------------------------- area resampling
+
+
+def area_downsample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The NumPy area shrink (separable: columns, then rows, in float64; rounding half to even)."""
+    from pcnet.ops.resample import area_weights
+
+    c_index, c_weight = area_weights(rgb.shape[1], width)
+    cols = np.zeros((rgb.shape[0], width, rgb.shape[2]), np.float64)
+    for t in range(c_index.shape[1]):
+        cols += rgb[:, c_index[:, t]] * c_weight[None, :, t, None]
+    r_index, r_weight = area_weights(rgb.shape[0], height)
+    out = np.zeros((height, width, rgb.shape[2]), np.float64)
+    for t in range(r_index.shape[1]):
+        out += cols[r_index[:, t]] * r_weight[:, t, None, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -1,5 +1,6 @@
 """Cell grid, pool/unpool, hard labels and connectivity on hand-made inputs."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -243,3 +244,29 @@ def test_soft_slic_recovers_flat_regions():
     q, c = soft_slic(f, cell_size=4, n_iter=3)
     assert torch.allclose(q.sum(1), torch.ones(1, 8, 8))
     assert torch.allclose(c.flatten(), torch.tensor([0.0, 10.0, 0.0, 10.0]), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- resampling by bands
+
+
+@pytest.mark.parametrize(("n_src", "n_dst"), [(1000, 250), (1001, 250), (1234, 308), (97, 31)])
+def test_a_band_of_rows_resamples_as_the_whole_image(n_src, n_dst):
+    """What the streamed path relies on: any band of output rows of the area shrink and of the
+    nearest upscale, computed from the source rows it needs alone, equals those rows of the whole."""
+    from pcnet.ops.resample import area_downsample, area_source_rows, nearest_rows, upscale_nearest
+
+    rng = np.random.default_rng(n_src)
+    image = rng.integers(0, 256, (n_src, 40, 3), dtype=np.uint8)
+    whole = area_downsample(image, n_dst, 13)
+    for start, stop in ((0, 7), (n_dst // 3, n_dst // 3 + 11), (n_dst - 5, n_dst)):
+        r0, r1 = area_source_rows(n_src, n_dst, start, stop)
+        band = area_downsample(image[r0:r1], n_dst, 13, rows=(start, stop), src_rows=n_src)
+        np.testing.assert_array_equal(band, whole[start:stop])
+    cells = rng.integers(0, 10**6, (n_dst, 13)).astype(np.int32)
+    up = upscale_nearest(cells, n_src, 40)
+    np.testing.assert_array_equal(up, cv2.resize(cells, (40, n_src), interpolation=cv2.INTER_NEAREST))
+    index = nearest_rows(n_dst, n_src, 100 % n_src, 150 % n_src + 1)
+    part = upscale_nearest(
+        cells[index[0] :], n_src, 40, rows=(100 % n_src, 150 % n_src + 1), src_rows=n_dst, offset=int(index[0])
+    )
+    np.testing.assert_array_equal(part, up[100 % n_src : 150 % n_src + 1])

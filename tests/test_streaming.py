@@ -72,8 +72,8 @@ def test_streamed_refinement_equals_in_memory(image, tiled, refining, tmp_path):
 def test_streamed_refinement_settings_are_checked(tiled, refining, tmp_path):
     with pytest.raises(InputError, match="refine_margin"):
         segment_file(tiled, tmp_path / "x.tif", tile=TILE, chunk=64, refine_margin=128, segmenter=refining)
-    with pytest.raises(InputError, match="chunk must divide the band height 512"):
-        segment_file(tiled, tmp_path / "x.tif", tile=TILE, chunk=384, segmenter=refining)
+    with pytest.raises(InputError, match="must hold margin_cells=4"):
+        segment_file(tiled, tmp_path / "x.tif", tile=TILE, chunk=32, refine_margin=16, segmenter=refining)
     with pytest.raises(InputError, match="refine must be true or false"):
         segment_file(tiled, tmp_path / "x.tif", tile=TILE, refine="yes", segmenter=refining)
 
@@ -123,9 +123,24 @@ def test_coarser_grid_with_integer_downsampling(image, tiled, segmenter, tmp_pat
     assert result["n_cells"] == n
 
 
-def test_a_k_without_integer_downsampling_is_refused(tiled, segmenter, tmp_path):
-    with pytest.raises(InputError, match="integer downsampling"):
-        segment_file(tiled, tmp_path / "x.tif", n_segments=1000, segmenter=segmenter)
+def test_a_k_that_would_enlarge_the_image_is_refused(tiled, segmenter, tmp_path):
+    with pytest.raises(InputError, match="would enlarge"):
+        segment_file(tiled, tmp_path / "x.tif", n_segments=H * W // 10, segmenter=segmenter)
+
+
+@pytest.mark.parametrize(("shape", "n_segments"), [((H, W), 1000), ((1234, 1003), None), ((1234, 1003), 2500)])
+def test_any_k_and_any_size_stream_the_in_memory_default(image, refining, tmp_path, shape, n_segments):
+    """A K whose working size is a fractional shrink, and sides that are not multiples of 4: the
+    bands resample exactly as the whole image (pcnet.ops.resample), so the refined stream is still
+    the in-memory default, ids included."""
+    crop = np.ascontiguousarray(image[: shape[0], : shape[1]])
+    tifffile.imwrite(tmp_path / "odd.tif", crop, tile=(256, 256))
+    result = segment_file(
+        tmp_path / "odd.tif", tmp_path / "o.tif", n_segments=n_segments, tile=TILE, block=BLOCK, segmenter=refining
+    )
+    reference = refining.superpixels(crop, n_segments)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "o.tif"), reference)
+    assert result["k"] == int(reference.max()) + 1
 
 
 @pytest.mark.parametrize("refine", [False, True])
@@ -180,7 +195,8 @@ def test_a_killed_process_resumes_with_the_same_labels(tiled, tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 120
-        while not (rows.exists() and rows.stat().st_size) and proc.poll() is None and time.monotonic() < deadline:
+        state = out.with_name("labels.tif.partial.state.npz")
+        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, "the run finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)

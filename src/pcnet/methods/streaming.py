@@ -67,6 +67,7 @@ from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for
 from pcnet.ops.masks import OUTSIDE
 from pcnet.ops.refine import refine_labels, refine_settings
+from pcnet.ops.resample import area_downsample, area_source_rows, nearest_rows, upscale_nearest
 
 __all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
 
@@ -85,14 +86,49 @@ class _Grid:
 
     height: int
     width: int
-    down: int  # full-resolution pixels per network-input pixel (per side)
-    scale: int  # full-resolution pixels per association-map pixel
+    in_h: int  # network input
+    in_w: int
     upscale: int  # association-map pixels per network-input pixel
     cell_size: int  # at the association map's resolution
     n_cells: int
     min_size: float  # the whole image's minimum component size (pixels)
-    in_h: int
-    in_w: int
+    #: full-resolution pixels per network-input pixel, when an integer power of two on both axes
+    #: (exact cv2 block averaging per band); 0: a fractional factor (pcnet.ops.resample)
+    down: int
+
+    @property
+    def map_h(self) -> int:
+        """Rows of the association map (``upscale · in_h``)."""
+        return self.upscale * self.in_h
+
+    @property
+    def map_w(self) -> int:
+        return self.upscale * self.in_w
+
+    @property
+    def factor(self) -> float:
+        """Full-resolution rows per network-input row: the staircase height of the labels."""
+        return self.upscale * self.height / self.map_h
+
+    @property
+    def cell_pixels(self) -> float:
+        """A grid cell's side in full-resolution pixels."""
+        return self.cell_size * self.height / self.map_h
+
+    def rows(self, start: int, stop: int) -> tuple[int, int]:
+        """The full-resolution rows whose association-map row lies in input rows ``start..stop``."""
+        return self._span(self.height, self.map_h, start, stop)
+
+    def cols(self, start: int, stop: int) -> tuple[int, int]:
+        """The same for columns."""
+        return self._span(self.width, self.map_w, start, stop)
+
+    def _span(self, n: int, n_map: int, start: int, stop: int) -> tuple[int, int]:
+        if self.down:
+            return min(n, self.down * start), min(n, self.down * stop)
+        index = nearest_rows(n_map, n)  # cv2.INTER_NEAREST's source row of every output row
+        u = self.upscale
+        return int(np.searchsorted(index, u * start)), int(np.searchsorted(index, u * stop))
 
 
 def _grid(model: Any, height: int, width: int, n_segments: int | None, min_size_fraction: float) -> _Grid:
@@ -102,34 +138,30 @@ def _grid(model: Any, height: int, width: int, n_segments: int | None, min_size_
     )
     work_h, work_w = model.working_size(height, width, n_segments)
     u = int(model.upscale)
-    scale = height // work_h if work_h else 0
-    ok = (
-        scale >= 1
-        and scale & (scale - 1) == 0
-        and (work_h * scale, work_w * scale) == (height, width)
-        and work_h % u == 0
-        and work_w % u == 0
-    )
+    in_h, in_w = work_h // u, work_w // u
+    most = n_segments_for(model.cell_size, u * height, u * width)
     check(
-        ok,
-        f"streaming needs an integer downsampling of the {height}×{width} image: the native grid "
-        f"(n_segments=None) with sides that are multiples of {u}, or an n_segments whose working size "
-        f"divides the image by a power of two (e.g. {n_segments_for(model.cell_size, height, width) // 4} "
-        f"= the native K / 4); got working size {work_h}×{work_w} for n_segments={n_segments}",
+        in_h <= height and in_w <= width,
+        f"streaming shrinks the image for the network: n_segments={n_segments} would enlarge this "
+        f"{height}×{width} image; pass n_segments <= {most}",
     )
-    n_cells = n_segments_for(model.cell_size, work_h, work_w)
+    scale = height // work_h
+    integer = (
+        scale >= 1 and scale & (scale - 1) == 0 and (work_h * scale, work_w * scale) == (height, width)
+        and work_h % u == 0 and work_w % u == 0
+    )  # fmt: skip
+    n_cells = n_segments_for(model.cell_size, u * in_h, u * in_w)
     return _Grid(
         height=height,
         width=width,
-        down=scale * u,
-        scale=scale,
+        in_h=in_h,
+        in_w=in_w,
         upscale=u,
         cell_size=int(model.cell_size),
         n_cells=n_cells,
         # what enforce_connectivity computes on the whole (H, W) map
         min_size=min_size_fraction * (height * width) / n_cells,
-        in_h=work_h // u,
-        in_w=work_w // u,
+        down=scale * u if integer else 0,
     )
 
 
@@ -140,22 +172,33 @@ def _band_cells(
     of the in-memory tiled path (:func:`~pcnet.methods.tiling.tiled_cells`); with ``masks``
     (:class:`~pcnet.io.mask_windows.MaskWindows`), tiles with no pixel inside are not run."""
     y0, y1, cy0, cy1 = rows
-    d = grid.down
+    r0, r1 = grid.rows(cy0, cy1)
     skip = None
     if masks is not None:
-        inside = masks.read(d * cy0, d * cy1, 0, grid.width)
+        inside = masks.read(r0, r1, 0, grid.width)
 
         def skip(ty0: int, ty1: int, tx0: int, tx1: int) -> bool:
-            return not inside[:, d * tx0 : d * tx1].any()
+            c0, c1 = grid.cols(tx0, tx1)
+            return not inside[:, c0:c1].any()
 
-    rgb = reader.read(d * y0, d * y1, 0, grid.width)
-    small = rgb if d == 1 else cv2.resize(rgb, (grid.in_w, y1 - y0), interpolation=cv2.INTER_AREA)
+    d = grid.down
+    if d:  # an integer factor: cv2's block means of aligned d × d blocks, exact per band
+        rgb = reader.read(d * y0, d * y1, 0, grid.width)
+        small = rgb if d == 1 else cv2.resize(rgb, (grid.in_w, y1 - y0), interpolation=cv2.INTER_AREA)
+    else:  # the very rows of the whole image's area shrink (pcnet.ops.resample)
+        s0, s1 = area_source_rows(grid.height, grid.in_h, y0, y1)
+        rgb = reader.read(s0, s1, 0, grid.width)
+        small = area_downsample(rgb, grid.in_h, grid.in_w, rows=(y0, y1), src_rows=grid.height)
     del rgb
     x = model.to_input(small)
     cells = tiled_cells(model, x, grid.cell_size, tile, halo, (grid.in_h, grid.in_w), rows=rows, skip=skip)
-    if grid.scale > 1:  # nearest upscaling by an integer factor: cv2.INTER_NEAREST's pixels
-        cells = np.repeat(np.repeat(cells, grid.scale, axis=0), grid.scale, axis=1)
-    return cells
+    u = grid.upscale
+    if d == u:
+        return cells
+    if d:  # nearest upscaling by an integer factor: cv2.INTER_NEAREST's pixels
+        scale = d // u
+        return np.repeat(np.repeat(cells, scale, axis=0), scale, axis=1)
+    return upscale_nearest(cells, grid.height, grid.width, rows=(r0, r1), src_rows=grid.map_h, offset=u * cy0)
 
 
 def _window_threshold(min_size: float, area: int, n_cells_total: float, masked: bool = False) -> tuple[float, int]:
@@ -205,7 +248,7 @@ class _Connectivity:
         self.values = np.zeros(0, np.int32)
         self.missing = 0  # superpixels first seen below their first pixel's band (none if exact)
         self.mismatch = 0  # seam-row pixels on which neighbouring windows disagree (0 if exact)
-        self.seam_rows = min(margin // 2, grid.cell_size * grid.scale)
+        self.seam_rows = min(margin // 2, math.ceil(grid.cell_pixels))
         self.last_gids: np.ndarray | None = None  # the previous band's gids on its last seam rows
         self.n_pixels_per_cell = grid.n_cells / (grid.height * grid.width)
 
@@ -321,10 +364,23 @@ def _with_neighbours(bands: Bands) -> Iterator[tuple[np.ndarray | None, int, np.
 
 
 def _chunks(bands: Bands, rows: int) -> Bands:
-    """The same rows in bands of at most ``rows`` rows."""
-    for top, band in bands:
-        for r0 in range(0, band.shape[0], rows):
-            yield top + r0, band[r0 : r0 + rows]
+    """The same rows in chunks whose tops are the multiples of ``rows`` (a stream that starts
+    between two, as a resumed one may, begins with a shorter chunk)."""
+    pending: list[np.ndarray] = []
+    top = n = 0
+    for first, band in bands:
+        if not pending:
+            top = first
+        pending.append(band)
+        n += band.shape[0]
+        while n and (top + n) // rows > top // rows:  # a multiple of rows is reached
+            cut = (top // rows + 1) * rows - top
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield top, joined[:cut]
+            pending = [joined[cut:]] if cut < n else []
+            top, n = top + cut, n - cut
+    if n:
+        yield top, np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
 def _connected(bands: Bands, connectivity: _Connectivity, start: int = 0) -> Bands:
@@ -394,7 +450,7 @@ def segment_file(
     min_size_fraction: float = MIN_SIZE_FRACTION,
     refine: bool = True,
     refine_iter: int | None = None,
-    refine_margin: int = 128,
+    refine_margin: int | None = None,
     chunk: int | None = None,
     margin_cells: int = 4,
     block: int = 4096,
@@ -418,8 +474,9 @@ def segment_file(
             the BigTIFF is written at the end (``<output_path>.partial``, then renamed):
             ``output_path`` exists only when complete.
         method: a tileable learned method (``pcnet``, ``scn``).
-        n_segments: ``None``: the native grid (K = H·W / 256 for PCNet); else a K whose working size
-            divides the image by a power of two (module docstring).
+        n_segments: ``None``: the native grid (K = H·W / 256 for PCNet); else any K up to it (the
+            working size as in memory; a fractional factor is resampled band by band exactly as the
+            whole image would be: :mod:`pcnet.ops.resample`).
         tile: network tile (network-input pixels, a multiple of the stride): a band is one row of
             tiles (``tile · d`` image rows, d = 4 for PCNet at its native grid); the labels equal
             the in-memory ``Segmenter(tile=tile, halo=halo, refine=refine)``'s.
@@ -430,9 +487,11 @@ def segment_file(
         refine: move the boundaries onto the full-resolution edges, as the in-memory default does
             (module docstring, step 4); ``False``: the network's labels.
         refine_iter: sweeps per refinement round; ``None``: the Segmenter's (the staircase height).
-        refine_margin: rows of context above and below each refined chunk (≤ ``chunk``).
-        chunk: rows refined (and made connected again) at a time, a divisor of the band height;
-            ``None``: 512 or the largest power of two that divides the band height.
+        refine_margin: rows of context above and below each refined chunk (≤ ``chunk``); ``None``:
+            two rounds of sweeps plus three cells, ``2 · (2 · refine_iter + 3 · cell)`` rounded up to
+            16 (128 at PCNet's native grid).
+        chunk: rows refined (and made connected again) at a time; ``None``: the multiple of 512
+            that holds the margins.
         margin_cells: cell rows/columns of context around each connectivity window (≥ 2).
         block: columns (full-resolution pixels) of one connectivity window's core.
         out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
@@ -464,7 +523,8 @@ def segment_file(
     start = time.perf_counter()
     check(isinstance(refine, bool), f"refine must be true or false; got {refine!r}")
     check_fraction(min_size_fraction, "min_size_fraction")
-    refine_margin = check_int(refine_margin, "refine_margin (rows)", minimum=0)
+    if refine_margin is not None:
+        refine_margin = check_int(refine_margin, "refine_margin (rows)", minimum=0)
     if refine_iter is not None:
         refine_iter = check_int(refine_iter, "refine_iter", minimum=1)
     margin_cells = check_int(margin_cells, "margin_cells", minimum=2)
@@ -492,24 +552,23 @@ def segment_file(
         stride = model.backbone.stride
         tile = check_int(tile, "tile (network-input pixels)", minimum=stride, multiple_of=stride)
         halo = check_int(halo, "halo (network-input pixels)", minimum=0, multiple_of=stride)
-        band_h = grid.down * tile
-        margin = margin_cells * grid.cell_size * grid.scale
+        band_h = math.floor(grid.factor * tile)  # full-resolution rows of a band (the last may be fewer)
+        margin = margin_cells * math.ceil(grid.cell_pixels)
         check(margin <= band_h, f"margin_cells={margin_cells} exceeds a band ({band_h} rows); raise tile")
-        if out_tile is None:
-            out_tile = math.gcd(512, band_h)
-        check(
-            out_tile % 16 == 0 and band_h % out_tile == 0,
-            f"out_tile must be a multiple of 16 that divides the band height {band_h}; got {out_tile}",
-        )
-        chunk = math.gcd(512, band_h) if chunk is None else check_int(chunk, "chunk (rows)", minimum=16)
+        out_tile = 512 if out_tile is None else check_int(out_tile, "out_tile", minimum=16, multiple_of=16)
+        n_iter = refine_iter or max(2, math.ceil(grid.factor))  # the Segmenter's: the staircase height
+        if refine_margin is None:  # a pixel's result depends on the superpixels within two rounds of sweeps
+            refine_margin = 16 * math.ceil(2 * (2 * n_iter + 3 * grid.cell_pixels) / 16)
+        if chunk is None:
+            chunk = 512 * math.ceil(max(refine_margin if refine else 0, margin) / 512)
+        chunk = check_int(chunk, "chunk (rows)", minimum=16)
         check(
             refine_margin <= chunk or not refine,
-            f"refine_margin ({refine_margin}) must not exceed chunk ({chunk}): raise chunk or tile",
+            f"refine_margin ({refine_margin}) must not exceed chunk ({chunk}): raise chunk",
         )
         check(
-            not (refine or mask is not None) or (margin <= chunk and band_h % chunk == 0),
-            f"chunk must divide the band height {band_h} and hold margin_cells={margin_cells} ({margin} rows); "
-            f"got {chunk}",
+            not (refine or mask is not None) or margin <= chunk,
+            f"chunk ({chunk} rows) must hold margin_cells={margin_cells} ({margin} rows); raise chunk",
         )
         bands = list(tiles(grid.in_h, tile, halo, stride))
         if isinstance(mask, str) and mask == "auto-tissue":
@@ -527,7 +586,7 @@ def segment_file(
 
             for rows in tqdm(bands[first:], desc="bands", unit="band", disable=not progress):
                 with segmenter.autocast():  # the in-memory path's precision, so the labels match
-                    yield grid.down * rows[2], _band_cells(model, reader, grid, rows, tile, halo, masks)
+                    yield grid.rows(rows[2], rows[3])[0], _band_cells(model, reader, grid, rows, tile, halo, masks)
 
         final = reconnected if refine or masks is not None else connectivity  # the stage that numbers the output
         settings = (method, n_segments, tile, halo, min_size_fraction, refine, refine_iter, refine_margin, chunk)
@@ -543,13 +602,13 @@ def segment_file(
         # a resumed run recomputes the context above its first row: the bands (network) and
         # chunks (refinement) that the next rows' windows read
         context = resume if final is connectivity else max(resume - (2 if refine else 1) * chunk, 0)
-        first = max(0, next(i for i, rows in enumerate(bands) if grid.down * rows[3] > context) - 1)
+        first = max(0, next(i for i, rows in enumerate(bands) if grid.rows(rows[2], rows[3])[1] > context) - 1)
         if resume < height:
             labelled = _connected(cell_bands(first), connectivity, resume if final is connectivity else 0)
             if final is reconnected:
-                chunks = _chunks(_from_row(labelled, grid.down * bands[first + (first > 0)][2]), chunk)
+                kept = bands[first + (first > 0)]
+                chunks = _chunks(_from_row(labelled, grid.rows(kept[2], kept[3])[0]), chunk)
                 if refine:
-                    n_iter = refine_iter or max(2, grid.down)  # the Segmenter's: the staircase height
                     refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction, masks)
                     chunks = _refined(chunks, refinement, max(resume - chunk, 0))
                 labelled = _connected(chunks, reconnected, resume)

@@ -46,11 +46,18 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 
 
 def resize_image(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an ``(H, W, 3)`` uint8 image: area averaging when shrinking, bilinear otherwise."""
+    """Resize an ``(H, W, 3)`` uint8 image: area averaging when shrinking (OpenCV's for integer
+    factors; :func:`pcnet.ops.resample.area_downsample` for others, whose rows a streamed band can
+    compute alone), bilinear otherwise."""
     if rgb.shape[:2] == (height, width):
         return rgb
-    shrink = height * width < rgb.shape[0] * rgb.shape[1]
-    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if height <= rgb.shape[0] and width <= rgb.shape[1]:
+        if rgb.shape[0] % height == 0 and rgb.shape[1] % width == 0:
+            return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        from pcnet.ops.resample import area_downsample
+
+        return area_downsample(rgb, height, width)
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 class SuperpixelModel(nn.Module):
