@@ -25,6 +25,7 @@ tile, and tiled compressed BigTIFF written from a stream of tiles.
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -231,8 +232,13 @@ class TiffWindows:
     refused when the file is opened. ``.level`` is the level's index and ``.downsample`` level 0's
     width over its width."""
 
-    def __init__(self, path: str | os.PathLike, rgb: bool = True, level: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike, rgb: bool = True, level: int = 0, cache_rows: int = 0) -> None:
         import tifffile
+
+        #: decoded tiles of the last ``cache_rows`` tile rows read (overlapping windows read a
+        #: tile once); 0: none
+        self._cache: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
+        self._cache_rows = max(0, int(cache_rows))
 
         self.path = Path(path)
         self.rgb = rgb
@@ -293,7 +299,19 @@ class TiffWindows:
         return self.height, self.width
 
     def _segment(self, index: int) -> np.ndarray:
-        """Tile (or strip) ``index`` decoded, ``(h, w, samples)``."""
+        """Tile (or strip) ``index`` decoded, ``(h, w, samples)`` (from the cache if it is there)."""
+        if self._cache_rows:
+            segment = self._cache.get(index)
+            if segment is None:
+                segment = self._cache[index] = self._decoded(index)
+                while len(self._cache) > self._cache_rows * self._cols:
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(index)
+            return segment
+        return self._decoded(index)
+
+    def _decoded(self, index: int) -> np.ndarray:
         offset, count = self._page.dataoffsets[index], self._page.databytecounts[index]
         if count == 0:  # a tile never written: zeros, as tifffile reads it
             return np.zeros((self.seg_h, self.seg_w, self.samples), self.dtype)
@@ -435,16 +453,17 @@ def image_size(path: str | os.PathLike, level: int = 0) -> tuple[int, int]:
     return levels[_resolve_level(level, [lv.shape for lv in levels], path)].shape
 
 
-def open_windows(path: str | os.PathLike, level: int = 0) -> TiffWindows | ArrayWindows:
+def open_windows(path: str | os.PathLike, level: int = 0, cache_rows: int = 0) -> TiffWindows | ArrayWindows:
     """An image file opened for reading in windows (``.shape``, ``.read(r0, r1, c0, c1)`` →
     ``(h, w, 3)`` uint8, ``.close()``): :class:`TiffWindows` for a TIFF (at pyramid ``level``:
     0, the full resolution, by default; see :func:`image_levels`), else the whole image read
     once when it has at most :data:`MAX_WHOLE_PIXELS` pixels (its one level is 0); a larger JPEG,
-    PNG, ... is refused (its decoders cannot read a window without decoding the whole image)."""
+    PNG, ... is refused (its decoders cannot read a window without decoding the whole image).
+    ``cache_rows``: a TIFF keeps the decoded tiles of that many tile rows (overlapping windows)."""
     path = Path(path).expanduser()
     check(path.is_file(), f"no such image file: {path}")
     if is_tiff(path):
-        return TiffWindows(path, level=level)
+        return TiffWindows(path, level=level, cache_rows=cache_rows)
     try:
         height, width = _header_size(path)
     except Exception as err:  # noqa: BLE001 - PIL raises many types for unreadable files

@@ -60,7 +60,7 @@ import numpy as np
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.mask_windows import MaskWindows
-from pcnet.io.tiff import iter_tiles, open_windows, partial_path, write_tiled
+from pcnet.io.tiff import TiffWindows, iter_tiles, open_windows, partial_path, write_tiled
 from pcnet.methods.quicklook import QuickLook
 from pcnet.methods.resume import PartialRun, fingerprint
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
@@ -490,8 +490,9 @@ def segment_file(
         refine_margin: rows of context above and below each refined chunk (≤ ``chunk``); ``None``:
             two rounds of sweeps plus three cells, ``2 · (2 · refine_iter + 3 · cell)`` rounded up to
             16 (128 at PCNet's native grid).
-        chunk: rows refined (and made connected again) at a time; ``None``: the multiple of 512
-            that holds the margins.
+        chunk: rows refined (and made connected again) at a time; ``None``: the multiple of 1024
+            that holds the margins (1024: a window of 1024 + 2 · 112 rows refines 1024; measured
+            against 512 at 32 MP: 16.6 s against 19.1 s, median of 3).
         margin_cells: cell rows/columns of context around each connectivity window (≥ 2).
         block: columns (full-resolution pixels) of one connectivity window's core.
         out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
@@ -542,8 +543,9 @@ def segment_file(
         mask is None or not isinstance(mask, str) or mask == "auto-tissue" or Path(mask).expanduser().is_file(),
         f"mask={mask!r} is neither a mask file nor 'auto-tissue'; pass an array, a mask image or 'auto-tissue'",
     )
-    reader = open_windows(input_path, level=level)
+    reader = open_windows(input_path, level=level, cache_rows=2)  # bands overlap by their halos
     masks = None
+    rereader = None  # the refinement's own reader (its windows overlap each other, not the bands)
     try:
         height, width = reader.shape
         if n_segments is not None:
@@ -560,7 +562,7 @@ def segment_file(
         if refine_margin is None:  # a pixel's result depends on the superpixels within two rounds of sweeps
             refine_margin = 16 * math.ceil(2 * (2 * n_iter + 3 * grid.cell_pixels) / 16)
         if chunk is None:
-            chunk = 512 * math.ceil(max(refine_margin if refine else 0, margin) / 512)
+            chunk = 1024 * math.ceil(max(refine_margin if refine else 0, margin) / 1024)
         chunk = check_int(chunk, "chunk (rows)", minimum=16)
         check(
             refine_margin <= chunk or not refine,
@@ -609,7 +611,12 @@ def segment_file(
                 kept = bands[first + (first > 0)]
                 chunks = _chunks(_from_row(labelled, grid.rows(kept[2], kept[3])[0]), chunk)
                 if refine:
-                    refinement = _Refinement(reader, grid, refine_margin, n_iter, min_size_fraction, masks)
+                    rereader = (
+                        open_windows(input_path, level=level, cache_rows=3)
+                        if isinstance(reader, TiffWindows)
+                        else reader
+                    )
+                    refinement = _Refinement(rereader, grid, refine_margin, n_iter, min_size_fraction, masks)
                     chunks = _refined(chunks, refinement, max(resume - chunk, 0))
                 labelled = _connected(chunks, reconnected, resume)
             for _, labels in labelled:
@@ -643,6 +650,8 @@ def segment_file(
         run.remove()
     finally:
         reader.close()
+        if rereader is not None and rereader is not reader:
+            rereader.close()
         if masks is not None:
             masks.close()
     return {
