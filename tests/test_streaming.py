@@ -143,15 +143,20 @@ def test_any_k_and_any_size_stream_the_in_memory_default(image, refining, tmp_pa
     assert result["k"] == int(reference.max()) + 1
 
 
-@pytest.mark.parametrize("refine", [False, True])
-def test_a_failed_run_leaves_no_output_and_a_rerun_resumes(tiled, segmenter, refining, tmp_path, monkeypatch, refine):
+@pytest.mark.parametrize(("refine", "masked"), [(False, False), (True, False), (False, True), (True, True)])
+def test_a_failed_run_leaves_no_output_and_a_rerun_resumes(
+    tiled, segmenter, refining, tmp_path, monkeypatch, refine, masked
+):
     """A run that fails after two network bands leaves no output, only its finished rows and
     state; the rerun computes only what is left (and the context above it) and writes the labels
-    of an uninterrupted run. A changed setting starts afresh."""
+    of an uninterrupted run, masked or not. A changed setting starts afresh."""
     import pcnet.methods.streaming as streaming
 
     seg = refining if refine else segmenter
     options = dict(tile=TILE, block=BLOCK, segmenter=seg, refine=refine, chunk=128)
+    if masked:
+        yy, xx = np.mgrid[:H, :W]
+        options["mask"] = (yy - 800) ** 2 / 600**2 + (xx - 500) ** 2 / 400**2 < 1
     expected = segment_file(tiled, tmp_path / "ref.tif", **options)
     out = tmp_path / "labels.tif"
     tiff.partial_path(out).write_bytes(b"a stale BigTIFF from a run killed while writing it")
