@@ -49,6 +49,11 @@ def check_settings(cfg: DictConfig) -> dict[str, Any]:
         not top_level,
         f"{top_level} are settings of their own: pass {' '.join(f'{k}=...' for k in top_level)}, not options=",
     )
+    check(
+        cfg.get("format", "labels") in ("labels", "geojson"),
+        f"format={cfg.get('format')!r}: choose labels (label maps and overlays) "
+        "or geojson (also a polygon per superpixel)",
+    )
     masks = cfg.get("mask", "auto")
     if masks is not None and str(masks) not in ("auto", "auto-tissue"):
         check(
@@ -147,6 +152,7 @@ def run(cfg: DictConfig) -> int:
             cfg.get("mask", "auto"),
             streamer(cfg, options),
             int(cfg.get("level", 0)),
+            cfg.get("format", "labels") == "geojson",
         )
         write_csv(output / "summary.csv", keep_earlier_rows(result.rows, output))
     done = sum(r["status"].startswith("ok") for r in result.rows)

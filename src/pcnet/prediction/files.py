@@ -49,6 +49,7 @@ __all__ = [
     "image_tissue_mask",
     "keep_earlier_rows",
     "predict_files",
+    "write_polygons",
     "predict_one",
     "prepare_output",
 ]
@@ -225,6 +226,7 @@ def predict_one(
     masks: str | os.PathLike | None = "auto",
     stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
     level: int = 0,
+    geojson: bool = False,
 ) -> dict[str, Any]:
     """Segment one image and write its outputs; returns its summary row (never raises on a bad
     input file: the row says ``failed`` and why).
@@ -235,6 +237,10 @@ def predict_one(
     as in memory, −1 outside the image's mask if it has one, which may be a thumbnail's size, and a
     quick-look ``<stem>_overlay.png``);
     ``None``: every image in memory.
+
+    ``geojson``: also ``<stem>_superpixels.geojson``, a polygon per superpixel (QuPath's
+    detections; map coordinates and the CRS for a GeoTIFF: :mod:`pcnet.io.polygons`); not for
+    streamed images (millions of polygons: use the label BigTIFF).
 
     ``level``: the pyramid level of a whole-slide TIFF (0: full resolution; it decides whether
     the image is streamed, and is read whole otherwise).
@@ -289,6 +295,8 @@ def predict_one(
             if mask is not None:
                 colours[~mask] = 0
             write_image(output / f"{path.stem}_mean.png", colours)
+        if geojson:
+            write_polygons(path, output / f"{path.stem}_superpixels.geojson", labels, image, level)
         written = write_label_map(labels_path, labels)  # last: its presence marks the image as done
         labels_path.with_suffix(".npy" if written.suffix == ".png" else ".png").unlink(missing_ok=True)  # a rerun's
     except USER_ERRORS as err:
@@ -302,6 +310,18 @@ def predict_one(
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "status": "ok",
     }
+
+
+def write_polygons(
+    image_path: Path, path: Path, labels: np.ndarray, image: np.ndarray, level: int = 0
+) -> dict[str, int]:
+    """The GeoJSON polygons of ``labels`` (see :func:`pcnet.io.polygons.write_geojson`), in the map
+    coordinates of ``image_path`` when it is a GeoTIFF read at its full resolution."""
+    from pcnet.io.polygons import geo_reference, write_geojson
+    from pcnet.io.tiff import is_tiff
+
+    transform, crs = geo_reference(image_path) if is_tiff(image_path) and level == 0 else (None, None)
+    return write_geojson(path, labels, image, transform, crs)
 
 
 def _read_level(path: Path, level: int) -> np.ndarray:
@@ -334,10 +354,13 @@ def predict_files(
     masks: str | os.PathLike | None = "auto",
     stream: Callable[[Path, Path, Path | None], dict[str, Any]] | None = None,
     level: int = 0,
+    geojson: bool = False,
 ) -> PredictionResult:
     """Run ``segment(rgb, n_segments)`` on every input and write its outputs into ``output``;
     ``masks`` as in :func:`find_mask`, ``stream`` as in :func:`predict_one`."""
     result = PredictionResult()
     for path in tqdm(inputs, desc="images", unit="img", disable=not progress):
-        result.rows.append(predict_one(path, output, segment, n_segments, mean, overwrite, masks, stream, level))
+        result.rows.append(
+            predict_one(path, output, segment, n_segments, mean, overwrite, masks, stream, level, geojson)
+        )
     return result
