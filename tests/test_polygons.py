@@ -92,3 +92,21 @@ def test_a_bad_format_is_one_line(tmp_path):
     )
     with pytest.raises(InputError, match="format='shp': choose labels"):
         run(cfg)
+
+
+def test_a_streamed_geotiff_keeps_its_georeferencing(tmp_path, monkeypatch):
+    """The label BigTIFF of a streamed GeoTIFF has the image's transform and CRS."""
+    from pcnet.data.synthetic import synthetic_image
+    from pcnet.methods.streaming import segment_file
+
+    image, _ = synthetic_image(512, 768, n_regions=8, seed=7)
+    transform = rasterio.Affine(10.0, 0.0, 300000.0, 0.0, -10.0, 5000000.0)
+    with rasterio.open(
+        tmp_path / "scene.tif", "w", driver="GTiff", height=512, width=768, count=3, dtype="uint8",
+        crs="EPSG:32631", transform=transform, tiled=True, blockxsize=256, blockysize=256,
+    ) as dst:  # fmt: skip
+        dst.write(np.moveaxis(image, -1, 0))
+    segment_file(tmp_path / "scene.tif", tmp_path / "labels.tif", tile=64)
+    with rasterio.open(tmp_path / "labels.tif") as labels:
+        assert labels.transform == transform and labels.crs.to_string() == "EPSG:32631"
+        assert labels.read(1).max() > 100

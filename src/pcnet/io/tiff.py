@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import numpy as np
 from pcnet._checks import check, is_int
 
 __all__ = [
+    "GEOTIFF_TAGS",
     "MAX_WHOLE_PIXELS",
     "ArrayWindows",
     "ImageLevel",
@@ -44,6 +45,7 @@ __all__ = [
     "image_levels",
     "image_size",
     "is_tiff",
+    "geotiff_tags",
     "iter_tiles",
     "open_windows",
     "partial_path",
@@ -546,13 +548,15 @@ def write_tiled(
     compression: str = "zlib",
     level: int | None = 1,
     description: str | None = None,
+    extratags: Sequence[tuple] = (),
 ) -> Path:
     """Write a tiled, compressed BigTIFF of ``shape`` from ``tiles`` (``tile × tile`` arrays in
     row-major order; the ones on the right and bottom edges may be smaller) to ``path`` directly.
     Callers that need atomicity write to :func:`partial_path` and rename.
 
     ``compression``: ``"zlib"`` (always available) or ``"zstd"`` (needs imagecodecs), with the
-    horizontal-differencing predictor for integer data (label maps shrink several-fold more)."""
+    horizontal-differencing predictor for integer data (label maps shrink several-fold more);
+    ``extratags``: tifffile's, e.g. :func:`geotiff_tags` of the image the labels are of."""
     import tifffile
 
     check(tile % 16 == 0 and tile >= 16, f"tile must be a positive multiple of 16; got {tile}")
@@ -572,8 +576,33 @@ def write_tiled(
             photometric="minisblack" if len(shape) == 2 else "rgb",
             description=description,
             metadata=None,
+            extratags=list(extratags),
         )
     return path
+
+
+#: the GeoTIFF tags: pixel scale, tie points, transformation, GeoKey directory, double and ASCII parameters
+GEOTIFF_TAGS = (33550, 33922, 34264, 34735, 34736, 34737)
+
+
+def geotiff_tags(path: str | os.PathLike) -> list[tuple]:
+    """The GeoTIFF tags of a TIFF's first page as tifffile ``extratags`` (empty when it has none),
+    so that a label map written with them (:func:`write_tiled`) has the image's georeferencing."""
+    import tifffile
+
+    if not is_tiff(path):
+        return []
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages.first.tags
+        out = []
+        for code in GEOTIFF_TAGS:
+            tag = tags.get(code)
+            if tag is not None:
+                value = tag.value
+                out.append(
+                    (code, tag.dtype, tag.count, tuple(value) if isinstance(value, (tuple, list)) else value, True)
+                )
+        return out
 
 
 def iter_tiles(band: np.ndarray, tile: int) -> Iterator[np.ndarray]:

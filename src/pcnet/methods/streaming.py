@@ -60,7 +60,7 @@ import numpy as np
 
 from pcnet._checks import check, check_fraction, check_int, check_n_segments
 from pcnet.io.mask_windows import MaskWindows
-from pcnet.io.tiff import TiffWindows, iter_tiles, open_windows, partial_path, write_tiled
+from pcnet.io.tiff import TiffWindows, geotiff_tags, iter_tiles, open_windows, partial_path, write_tiled
 from pcnet.methods.quicklook import QuickLook
 from pcnet.methods.resume import PartialRun, fingerprint
 from pcnet.methods.tiling import AUTO_TILE, tiled_cells, tiles
@@ -640,6 +640,7 @@ def segment_file(
                 tile=out_tile,
                 compression=compression,
                 description=f"pcnet superpixels ({method}, streaming, refine={refine}) of {Path(input_path).name}",
+                extratags=geotiff_tags(input_path) if level == 0 else (),  # a GeoTIFF's georeferencing
             )
             if look is not None:
                 look.write(Path(quicklook).expanduser())
