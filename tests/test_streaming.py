@@ -322,6 +322,7 @@ def test_masked_stream_labels_the_inside_only_at_the_grid_density(image, tiled, 
     labels = tifffile.imread(tmp_path / "m.tif")
     k = assert_superpixels(labels, mask=slide_mask)  # −1 exactly outside, each label one region
     assert k == result["k"] and result["masked"]
+    assert result["seam_mismatch_pixels"] == 0 and result["seam_missing_ids"] == 0
     assert abs(k - slide_mask.sum() / 256) <= 0.05 * slide_mask.sum() / 256  # PCNet's native density
     gt = synthetic_image(H, W, n_regions=40, seed=3)[1]
     streamed = superpixel_scores(labels, gt, ignore_index=-1)
@@ -349,8 +350,12 @@ def test_tiles_with_nothing_inside_the_mask_are_not_run(tiled, segmenter, tmp_pa
     corner = np.zeros((H, W), bool)
     corner[:300, :200] = True  # inside the first tile only
     calls.clear()
-    segment_file(tiled, tmp_path / "c.tif", tile=TILE, block=BLOCK, segmenter=segmenter, refine=False, mask=corner)
+    result = segment_file(tiled, tmp_path / "c.tif", tile=TILE, block=BLOCK, segmenter=segmenter, mask=corner)
     assert n_all == 3 * 2 and len(calls) == 1
+    # the skipped tiles hold the grid's own cells, so the windows of connectivity agree on every seam
+    assert result["seam_mismatch_pixels"] == 0 and result["seam_missing_ids"] == 0
+    labels = tifffile.imread(tmp_path / "c.tif")
+    assert ((labels >= 0) == corner).all() and abs(result["k"] - corner.sum() / 256) <= 0.1 * corner.sum() / 256
 
 
 def test_a_mask_of_another_shape_is_refused(tiled, segmenter, tmp_path):

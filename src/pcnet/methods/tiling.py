@@ -74,16 +74,18 @@ def tiled_cells(
     map is the same however it is cut. ``stage(name)`` wraps the ``"network"`` and ``"hard
     labels"`` steps (timing hooks). ``skip(cy0, cy1, cx0, cx1)`` (a tile's core, input pixels):
     true for a tile whose cells are not needed (outside a mask): the network does not run there and
-    its cells are one id past the grid's last."""
+    its pixels take the ids of the grid cells they lie in (superpixels as local as the network's,
+    so that connectivity windows stay exact)."""
     import torch
     from tqdm.auto import tqdm
 
-    from pcnet.ops.grid import n_segments_for
+    from pcnet.ops.grid import grid_shape
 
     stage = stage or (lambda name: contextlib.nullcontext())
     stride, u, f = model.backbone.stride, model.upscale, model.scores_scale
     in_h, in_w = input_size
     out_size = (u * in_h, u * in_w)
+    grid_cols = grid_shape(*out_size, cell_size)[1]
     row_boxes = [rows] if rows is not None else list(tiles(in_h, tile, halo, stride))
     first = row_boxes[0][0]  # the whole-input row of x's first row
     top_row = row_boxes[0][2]
@@ -91,9 +93,11 @@ def tiled_cells(
     boxes = [(r, c) for r in row_boxes for c in tiles(in_w, tile, halo, stride)]
     with torch.no_grad():
         for (y0, y1, cy0, cy1), (x0, x1, cx0, cx1) in tqdm(boxes, desc="tiles", disable=not progress, leave=False):
-            if skip is not None and skip(cy0, cy1, cx0, cx1):
+            if skip is not None and skip(cy0, cy1, cx0, cx1):  # the grid's own cells: local, like the network's
                 top = u * (cy0 - top_row)
-                cells[top : top + u * (cy1 - cy0), u * cx0 : u * cx1] = n_segments_for(cell_size, *out_size)
+                rows = np.arange(u * cy0, u * cy1) // cell_size
+                cols = np.arange(u * cx0, u * cx1) // cell_size
+                cells[top : top + rows.size, u * cx0 : u * cx1] = rows[:, None] * grid_cols + cols[None, :]
                 continue
             with stage("network"):
                 scores = model.inference_scores(x[..., y0 - first : y1 - first, x0:x1], cell_size)
