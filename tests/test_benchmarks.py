@@ -164,6 +164,11 @@ DEFAULTS = {
         "phase": None,
         "args": [],
     },
+    "polygons": {
+        "labels": Path("/tmp/gp100/labels.tif"),
+        "image": Path("/tmp/gp100/image.tif"),
+        "sides": [5000, 10000],
+    },
 }
 
 #: the command lines of README.md, Makefile and docs/ (after ``python -m pcnet.benchmark``; a
@@ -190,6 +195,7 @@ DOCUMENTED = [
     "overlays --root ../shared/data/bsds500 --ids 156054 258089",
     "gigapixel --height 10000 --width 10000 --dir /tmp/gp100 --compare-in-memory",
     "gigapixel --height 25000 --width 40000 --dir /tmp/gp1000",
+    "polygons --labels /tmp/gp100/labels.tif --image /tmp/gp100/image.tif --sides 5000 10000",
 ]
 
 
@@ -285,3 +291,18 @@ def test_gigapixel_suite_end_to_end_on_a_small_image(tmp_path):
     assert results["score"]["br_r1"] > results["score_plain"]["br_r1"] + 0.05  # 0.913 -> 0.992 when written
     assert results["refine_time_ratio"] > 0
     assert json.loads((tmp_path / "results.json").read_text())["segment"]["k"] == results["segment"]["k"]
+
+
+def test_polygons_suite_on_a_small_label_map(tmp_path, capsys):
+    import numpy as np
+    import tifffile
+
+    from pcnet.bench.polygons import export_table
+    from pcnet.data.synthetic import synthetic_image
+
+    image, labels = synthetic_image(96, 128, n_regions=9, seed=2)
+    tifffile.imwrite(tmp_path / "l.tif", labels)
+    tifffile.imwrite(tmp_path / "i.tif", image)
+    (row,) = export_table(tmp_path / "l.tif", tmp_path / "i.tif", [64])
+    assert row["round_trip"] == 1.0 and row["k"] == len(np.unique(labels[:64, :64]))
+    assert "| 64² |" in capsys.readouterr().out

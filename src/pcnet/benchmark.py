@@ -47,6 +47,7 @@ SUITES: dict[str, Suite] = {
     "stages": Suite("pcnet.bench.stages", "PCNet's time and peak memory per stage (decode ... encode)"),
     "overlays": Suite("pcnet.bench.overlays", "boundary overlays of several methods on a few images (one PNG)"),
     "gigapixel": Suite("pcnet.bench.gigapixel", "streaming PCNet on a synthetic gigapixel image with exact labels"),
+    "polygons": Suite("pcnet.bench.polygons", "GeoJSON export of a label map: seconds, file size, round trip"),
 }
 
 
