@@ -145,6 +145,7 @@ def superpixels(
     *,
     min_size_fraction: float | None = None,
     mask: np.ndarray | None = None,
+    exact: bool = False,
     **options: object,
 ) -> np.ndarray:
     """Superpixels of one image: ``(H, W)`` int32 labels ``0..K-1``, each a 4-connected region.
@@ -175,6 +176,9 @@ def superpixels(
             be mistaken for a superpixel. An all-``True`` mask gives exactly the labels of no mask;
             an all-``False`` mask gives all ``-1`` (K = 0; not an error, so a batch with an
             empty mask goes on).
+        exact: exactly ``n_segments`` superpixels (inside the mask, with one), every method: the
+            method's labels, then adjacent superpixels merged by colour (Ward) or the largest
+            split across their major axis until K is the request (:func:`pcnet.ops.exact_k.exact_k`).
         **options: method options (:func:`method_options` lists them with their defaults).
 
     Raises:
@@ -224,6 +228,14 @@ def superpixels(
             return labels
         return enforce_connectivity(labels, min_size_fraction, n_segments=int(n_segments))
 
-    if mask is None:
-        return segment(rgb, n_segments)
-    return segment_in_mask(segment, rgb, int(n_segments), mask, min_size_fraction)
+    check(isinstance(exact, bool), f"exact must be true or false; got {exact!r}")
+    labels = (
+        segment(rgb, n_segments)
+        if mask is None
+        else segment_in_mask(segment, rgb, int(n_segments), mask, min_size_fraction)
+    )
+    if exact and int(labels.max()) + 1 != n_segments and (labels >= 0).any():
+        from pcnet.ops.exact_k import exact_k
+
+        labels = exact_k(labels, int(n_segments), rgb)
+    return labels
