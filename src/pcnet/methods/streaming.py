@@ -69,8 +69,10 @@ from pcnet.ops.masks import OUTSIDE
 from pcnet.ops.refine import refine_labels, refine_settings
 from pcnet.ops.resample import area_downsample, area_source_rows, nearest_rows, upscale_nearest
 
-__all__ = ["STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
+__all__ = ["CHUNK_PIXELS", "STREAMING_THRESHOLD_PIXELS", "peak_rss_bytes", "segment_file"]
 
+#: the default chunk is 1024 rows while 1024 rows hold at most this many pixels, else 512
+CHUNK_PIXELS = 24_000_000
 #: images above this many pixels are worth streaming (the in-memory path peaked at 36 B/px: 3.6 GB at 100 MP)
 STREAMING_THRESHOLD_PIXELS = 64_000_000
 
@@ -491,8 +493,10 @@ def segment_file(
             two rounds of sweeps plus three cells, ``2 · (2 · refine_iter + 3 · cell)`` rounded up to
             16 (128 at PCNet's native grid).
         chunk: rows refined (and made connected again) at a time; ``None``: the multiple of 1024
-            that holds the margins (1024: a window of 1024 + 2 · 112 rows refines 1024; measured
-            against 512 at 32 MP: 16.6 s against 19.1 s, median of 3).
+            rows that holds the margins (a window of 1024 + 2 · 112 rows refines 1024; measured
+            against 512 at 32 MP: 16.6 s against 19.1 s, median of 3), or of 512 rows when 1024
+            rows exceed :data:`CHUNK_PIXELS` (at 40 000 px wide, 1024 took the 1 GP peak from 3.5
+            to 4.5 GB).
         margin_cells: cell rows/columns of context around each connectivity window (≥ 2).
         block: columns (full-resolution pixels) of one connectivity window's core.
         out_tile: TIFF tile side of the output; ``None``: 512 or the largest power of two that
@@ -562,7 +566,9 @@ def segment_file(
         if refine_margin is None:  # a pixel's result depends on the superpixels within two rounds of sweeps
             refine_margin = 16 * math.ceil(2 * (2 * n_iter + 3 * grid.cell_pixels) / 16)
         if chunk is None:
-            chunk = 1024 * math.ceil(max(refine_margin if refine else 0, margin) / 1024)
+            # 1024 rows where a chunk's window stays within CHUNK_PIXELS, 512 on wider images (peak memory)
+            rows = 1024 if 1024 * width <= CHUNK_PIXELS else 512
+            chunk = rows * math.ceil(max(refine_margin if refine else 0, margin) / rows)
         chunk = check_int(chunk, "chunk (rows)", minimum=16)
         check(
             refine_margin <= chunk or not refine,
