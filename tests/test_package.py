@@ -156,3 +156,57 @@ def test_import_check_catches_an_upward_import(tmp_path, monkeypatch):
     (fake / "ops" / "bad.py").write_text("def f():\n    from pcnet.methods.learned import Segmenter\n")
     monkeypatch.setattr(pcnet, "__file__", str(fake / "__init__.py"))
     assert _package_imports() == {("ops", "methods"): {"ops/bad.py"}}
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Module -> the pcnet modules it imports (at the top or inside functions); imports of a
+    package's ``__init__`` (its lazy re-exports) are not edges."""
+    root = Path(pcnet.__file__).parent
+    modules = {".".join(("pcnet", *p.relative_to(root).with_suffix("").parts)) for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(("pcnet", *path.relative_to(root).with_suffix("").parts))
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "pcnet":
+                targets |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        graph[name] = {t for t in targets if t in modules and not t.endswith("__init__") and t != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle found by a depth-first search (each reported once, from its first module)."""
+    found, done = [], set()
+
+    def visit(node: str, path: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                cycle = path[path.index(nxt) :]
+                if not any(set(cycle) == set(c) for c in found):
+                    found.append([*cycle, nxt])
+            elif nxt not in done:
+                visit(nxt, [*path, nxt])
+        done.add(node)
+
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start])
+    return found
+
+
+def test_no_module_import_cycle():
+    """No module imports one that imports it back, even inside a function: one owner per concern."""
+    assert _cycles(_module_imports()) == []
+
+
+def test_cycle_check_catches_a_cycle(tmp_path, monkeypatch):
+    fake = tmp_path / "pcnet"
+    (fake / "ops").mkdir(parents=True)
+    for init in (fake / "__init__.py", fake / "ops" / "__init__.py"):
+        init.write_text("")
+    (fake / "ops" / "a.py").write_text("from pcnet.ops.b import g\n")
+    (fake / "ops" / "b.py").write_text("def g():\n    from pcnet.ops import a\n")
+    monkeypatch.setattr(pcnet, "__file__", str(fake / "__init__.py"))
+    assert _cycles(_module_imports()) == [["pcnet.ops.a", "pcnet.ops.b", "pcnet.ops.a"]]

@@ -29,7 +29,7 @@ from pcnet.methods.tiling import AUTO_TILE, AUTO_TILE_INPUT, AUTO_TILE_OUTPUT, c
 from pcnet.models import default_checkpoint, list_models, load_model
 from pcnet.models.base import SuperpixelModel
 from pcnet.ops import MIN_SIZE_FRACTION, enforce_connectivity, n_segments_for, refine_superpixels
-from pcnet.ops.masks import segment_in_mask
+from pcnet.ops.inside_mask import segment_in_mask
 
 __all__ = ["LOAD_OPTIONS", "Segmenter", "learned_method", "load_segmenter", "segmenter_options"]
 
@@ -178,7 +178,7 @@ class Segmenter:
         ``n_segments`` counts those inside, as in :func:`pcnet.superpixels` (the same labels). The
         network, refinement and connectivity run on the mask's bounding box at the density that
         puts ``n_segments`` inside; then the mask is applied and connectivity enforced inside it
-        (:func:`pcnet.ops.masks.segment_in_mask`), so refinement never moves a label across
+        (:func:`pcnet.ops.inside_mask.segment_in_mask`), so refinement never moves a label across
         the mask border and no superpixel reaches outside. All ``True``: as no mask; all
         ``False``: all ``-1``."""
         refine = self.refine if refine is ... else refine

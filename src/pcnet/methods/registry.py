@@ -32,7 +32,7 @@ from pcnet._checks import (
 from pcnet.io import ImageLike, to_rgb_uint8
 from pcnet.methods.classical import CLASSICAL_METHODS, Method
 from pcnet.ops.connectivity import enforce_connectivity
-from pcnet.ops.masks import segment_in_mask
+from pcnet.ops.inside_mask import segment_in_mask
 
 __all__ = [
     "available_methods",
